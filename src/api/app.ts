@@ -1,0 +1,51 @@
+import express, { type Express } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/pool.js';
+import { requireApiKey } from './auth.js';
+import { endpointRoutes } from './endpoints.js';
+import { eventRoutes } from './events.js';
+import { errorHandler, HttpProblem } from './problem.js';
+
+export interface AppDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  logError: (err: unknown) => void;
+}
+
+/** The HTTP API, without `listen`, so tests run it on port 0. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.get('/health', async (_req, res) => {
+    const database = await deps.db.query('SELECT 1').then(
+      () => 'ok',
+      () => 'unavailable',
+    );
+    const healthy = database === 'ok';
+    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'degraded', database });
+  });
+
+  const api = express.Router();
+  api.use(requireApiKey(deps.db));
+  api.use((req, _res, next) => {
+    if (
+      ['POST', 'PUT', 'PATCH'].includes(req.method) &&
+      req.headers['content-length'] !== '0' &&
+      !req.is('json')
+    ) {
+      return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
+    }
+    next();
+  });
+  api.use(express.json({ limit: '1mb' }));
+  api.use('/endpoints', endpointRoutes(deps.db));
+  api.use('/events', eventRoutes(deps));
+  api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
+
+  app.use('/api', api);
+  app.use(errorHandler(deps.logError));
+  return app;
+}

@@ -1,0 +1,29 @@
+import type { RequestHandler } from 'express';
+import { applicationForKey } from '../db/applications.js';
+import type { Db } from '../db/pool.js';
+import { HttpProblem } from './problem.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The application of the request's API key; set by `requireApiKey`. */
+    applicationId: string;
+  }
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/** Every /api route acts inside the application of its `Authorization: Bearer <key>`. */
+export function requireApiKey(db: Db): RequestHandler {
+  return async (req, _res, next) => {
+    const key = bearerToken(req.headers.authorization);
+    if (!key)
+      return next(new HttpProblem(401, 'Unauthorized', 'send an API key as Authorization: Bearer <key>'));
+    const applicationId = await applicationForKey(db, key);
+    if (!applicationId) return next(new HttpProblem(401, 'Unauthorized', 'the API key is not valid'));
+    req.applicationId = applicationId;
+    next();
+  };
+}

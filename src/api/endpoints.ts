@@ -1,0 +1,59 @@
+import { Router } from 'express';
+import { insertEndpoint, getEndpoint, listEndpoints, type Endpoint } from '../db/endpoints.js';
+import { newId } from '../db/ids.js';
+import type { Db } from '../db/pool.js';
+import { generateSecret } from '../domain/signing.js';
+import { notFound, validationProblem } from './problem.js';
+import { createEndpointSchema } from './schemas.js';
+
+/** The endpoint as the API shows it; the secret only when `withSecret` (creation). */
+export function endpointView(e: Endpoint, withSecret = false) {
+  return {
+    id: e.id,
+    name: e.name,
+    url: e.url,
+    events: e.events,
+    headers: e.headers,
+    security: { signatureHeader: e.signatureHeader, ...(withSecret ? { secret: e.secret } : {}) },
+    timeout: e.timeoutMs,
+    enabled: e.enabled,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+export function endpointRoutes(db: Db): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const parsed = createEndpointSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const body = parsed.data;
+    const endpoint = await insertEndpoint(db, {
+      id: newId('ep'),
+      applicationId: req.applicationId,
+      name: body.name,
+      url: body.url,
+      events: [...new Set(body.events)],
+      headers: body.headers,
+      secret: body.security.secret ?? generateSecret(),
+      signatureHeader: body.security.signatureHeader ?? null,
+      timeoutMs: body.timeout ?? null,
+      enabled: body.enabled,
+    });
+    res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
+  });
+
+  router.get('/', async (req, res) => {
+    const endpoints = await listEndpoints(db, req.applicationId);
+    res.json({ data: endpoints.map((e) => endpointView(e)) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const endpoint = await getEndpoint(db, req.applicationId, req.params.id);
+    if (!endpoint) throw notFound('endpoint');
+    res.json(endpointView(endpoint));
+  });
+
+  return router;
+}

@@ -1,0 +1,59 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { z } from 'zod';
+
+/** RFC 9457 problem details; `errors` lists every field problem at once. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly errors?: FieldProblem[],
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export function sendProblem(res: Response, p: HttpProblem): void {
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .json({
+      type: 'about:blank',
+      title: p.title,
+      status: p.status,
+      ...(p.detail ? { detail: p.detail } : {}),
+      ...(p.errors ? { errors: p.errors } : {}),
+    });
+}
+
+export function validationProblem(error: z.ZodError): HttpProblem {
+  const errors = error.issues.map((i) => ({
+    field: i.path.length ? i.path.map(String).join('.') : '(body)',
+    message: i.message,
+  }));
+  return new HttpProblem(400, 'Invalid request', `${errors.length} problem(s) in the request`, errors);
+}
+
+export const notFound = (what: string) => new HttpProblem(404, 'Not found', `${what} not found`);
+
+/** The one error middleware: known problems as they are, body-parser errors mapped, the rest 500. */
+export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof HttpProblem) return sendProblem(res, err);
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.parse.failed') {
+      return sendProblem(res, new HttpProblem(400, 'Malformed JSON', 'the request body is not valid JSON'));
+    }
+    if (type === 'entity.too.large') {
+      return sendProblem(res, new HttpProblem(413, 'Payload too large', 'the request body is too large'));
+    }
+    log(err);
+    sendProblem(res, new HttpProblem(500, 'Internal error'));
+  };
+}

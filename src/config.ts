@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/** Configuration, parsed once at start from the environment. Every bad key is reported at once. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  postgresPort: number;
+  adminToken: string | undefined;
+  bootstrapApiKey: string | undefined;
+  allowPrivateNetworks: boolean;
+  role: 'api' | 'worker' | 'all';
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z.object({
+  PORT: port(3000),
+  HOOKLINE_HOST: z.string().default('127.0.0.1'),
+  HOOKLINE_DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  TEMPORAL_ADDRESS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d+$/, 'must be host:port')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  HOOKLINE_TASK_QUEUE: z.string().min(1).default('hookline'),
+  HOOKLINE_TEMPORAL_PORT: port(7233),
+  HOOKLINE_TEMPORAL_UI_PORT: port(8233),
+  HOOKLINE_POSTGRES_PORT: port(5433),
+  HOOKLINE_ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  HOOKLINE_BOOTSTRAP_API_KEY: optionalString.pipe(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  HOOKLINE_ALLOW_PRIVATE_NETWORKS: bool(false),
+  HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  HOOKLINE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * `defaults` are the profile's defaults (e.g. `npm start` allows private networks); the
+ * environment always wins over them.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: Partial<Record<keyof z.input<typeof schema>, string>> = {},
+): Config {
+  const merged: Record<string, string | undefined> = { ...defaults };
+  for (const key of Object.keys(schema.shape)) {
+    if (env[key] !== undefined) merged[key] = env[key];
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOOKLINE_HOST,
+    dataDir: c.HOOKLINE_DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    temporalAddress: c.TEMPORAL_ADDRESS,
+    temporalNamespace: c.TEMPORAL_NAMESPACE,
+    temporalTaskQueue: c.HOOKLINE_TASK_QUEUE,
+    temporalPort: c.HOOKLINE_TEMPORAL_PORT,
+    temporalUiPort: c.HOOKLINE_TEMPORAL_UI_PORT,
+    postgresPort: c.HOOKLINE_POSTGRES_PORT,
+    adminToken: c.HOOKLINE_ADMIN_TOKEN,
+    bootstrapApiKey: c.HOOKLINE_BOOTSTRAP_API_KEY,
+    allowPrivateNetworks: c.HOOKLINE_ALLOW_PRIVATE_NETWORKS,
+    role: c.HOOKLINE_ROLE,
+    logLevel: c.HOOKLINE_LOG_LEVEL,
+  };
+}

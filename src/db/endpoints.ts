@@ -1,0 +1,96 @@
+import type { Db } from './pool.js';
+
+export interface Endpoint {
+  id: string;
+  applicationId: string;
+  name: string;
+  url: string;
+  events: string[];
+  headers: Record<string, string>;
+  secret: string;
+  signatureHeader: string | null;
+  timeoutMs: number | null;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewEndpoint = Pick<
+  Endpoint,
+  'id' | 'applicationId' | 'name' | 'url' | 'events' | 'headers' | 'secret' | 'signatureHeader' | 'enabled'
+> & { timeoutMs?: number | null };
+
+interface EndpointRow {
+  id: string;
+  application_id: string;
+  name: string;
+  url: string;
+  event_types: string[];
+  headers: Record<string, string>;
+  secret: string;
+  signature_header: string | null;
+  timeout_ms: number | null;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const fromRow = (r: EndpointRow): Endpoint => ({
+  id: r.id,
+  applicationId: r.application_id,
+  name: r.name,
+  url: r.url,
+  events: r.event_types,
+  headers: r.headers,
+  secret: r.secret,
+  signatureHeader: r.signature_header,
+  timeoutMs: r.timeout_ms,
+  enabled: r.enabled,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> {
+  const { rows } = await db.query<EndpointRow>(
+    `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header, timeout_ms, enabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    [
+      e.id,
+      e.applicationId,
+      e.name,
+      e.url,
+      e.events,
+      JSON.stringify(e.headers),
+      e.secret,
+      e.signatureHeader,
+      e.timeoutMs ?? null,
+      e.enabled,
+    ],
+  );
+  return fromRow(rows[0]!);
+}
+
+export async function getEndpoint(db: Db, applicationId: string, id: string): Promise<Endpoint | undefined> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT * FROM endpoints WHERE id = $1 AND application_id = $2',
+    [id, applicationId],
+  );
+  return rows[0] && fromRow(rows[0]);
+}
+
+export async function listEndpoints(db: Db, applicationId: string): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT * FROM endpoints WHERE application_id = $1 ORDER BY created_at, id',
+    [applicationId],
+  );
+  return rows.map(fromRow);
+}
+
+/** Enabled endpoints of an application, for routing. */
+export async function listEnabledEndpoints(db: Db, applicationId: string): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT * FROM endpoints WHERE application_id = $1 AND enabled ORDER BY id',
+    [applicationId],
+  );
+  return rows.map(fromRow);
+}

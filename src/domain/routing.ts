@@ -1,0 +1,27 @@
+/**
+ * Event-type routing. An endpoint subscribes to patterns: an exact type (`order.created`), a
+ * prefix wildcard (`order.*`, any type under `order.`), or `*` (every type).
+ * Pure: bundled into workflow code as well as used by the API.
+ */
+
+export function matchesEventType(pattern: string, eventType: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return eventType.startsWith(pattern.slice(0, -1));
+  return pattern === eventType;
+}
+
+export function subscribes(patterns: readonly string[], eventType: string): boolean {
+  return patterns.some((p) => matchesEventType(p, eventType));
+}
+
+/** Letters, digits, `_`, `-`, `:` in dot-separated segments; optionally ending in `.*`; or `*`. */
+const EVENT_TYPE = /^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/;
+
+export function isValidEventType(type: string): boolean {
+  return type.length <= 200 && EVENT_TYPE.test(type);
+}
+
+export function isValidEventPattern(pattern: string): boolean {
+  if (pattern === '*') return true;
+  return isValidEventType(pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern);
+}

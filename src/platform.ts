@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { createDeliveryAgent } from '../activities/network.js';
+import { createApp } from './api/app.js';
+import type { Config } from './config.js';
+import { ensureDefaultApplication } from './db/applications.js';
+import { migrate } from './db/migrate.js';
+import { createPool, type Db } from './db/pool.js';
+import { startEmbeddedPostgres } from './infra/postgres.js';
+import { connectClient } from './temporal/client.js';
+import { startDevServer } from './temporal/dev-server.js';
+import { createWorker, installRuntime } from './temporal/worker.js';
+
+export interface PlatformOptions {
+  config: Config;
+  log: Logger;
+  /** Prebuilt workflow bundle (tests); otherwise bundled at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export interface Platform {
+  apiUrl: string | undefined;
+  temporalAddress: string;
+  temporalUiUrl: string | undefined;
+  databaseUrl: string;
+  db: Db;
+  temporal: Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what the config asks for, in dependency order: PostgreSQL (embedded unless DATABASE_URL),
+ * Temporal (dev server unless TEMPORAL_ADDRESS), migrations, then the worker and/or the API.
+ * `stop()` stops them in reverse order; a failed start stops what had started.
+ */
+export async function startPlatform({ config, log, workflowBundle }: PlatformOptions): Promise<Platform> {
+  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const stop = async () => {
+    for (const part of stops.reverse().splice(0)) {
+      try {
+        await part.stop();
+        log.debug({ part: part.name }, 'stopped');
+      } catch (err) {
+        log.warn({ err, part: part.name }, 'stop failed');
+      }
+    }
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.postgresPort });
+      stops.push({ name: 'postgres', stop: pg.stop });
+      databaseUrl = pg.url;
+    }
+
+    let temporalAddress = config.temporalAddress;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      const dev = await startDevServer({
+        dataDir: path.join(config.dataDir, 'temporal'),
+        port: config.temporalPort,
+        uiPort: config.temporalUiPort,
+        namespace: config.temporalNamespace,
+      });
+      stops.push({ name: 'temporal dev server', stop: dev.stop });
+      temporalAddress = dev.address;
+      temporalUiUrl = dev.uiUrl;
+    }
+
+    const db = createPool(databaseUrl);
+    stops.push({ name: 'database pool', stop: () => db.end() });
+    const applied = await migrate(db);
+    if (applied.length) log.info({ versions: applied }, 'database migrations applied');
+
+    const temporal = await connectClient(temporalAddress, config.temporalNamespace);
+    stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
+
+    if (config.role !== 'api') {
+      installRuntime();
+      const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
+      stops.push({ name: 'http agent', stop: () => dispatcher.close() });
+      const { worker, connection } = await createWorker({
+        address: temporalAddress,
+        namespace: config.temporalNamespace,
+        taskQueue: config.temporalTaskQueue,
+        activities: createActivities({ db, dispatcher, allowPrivateNetworks: config.allowPrivateNetworks }),
+        ...(workflowBundle ? { workflowBundle } : {}),
+      });
+      stops.push({ name: 'worker connection', stop: () => connection.close() });
+      const running = worker.run();
+      running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
+      stops.push({
+        name: 'worker',
+        stop: async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => {});
+        },
+      });
+    }
+
+    let apiUrl: string | undefined;
+    if (config.role !== 'worker') {
+      if (config.bootstrapApiKey) await ensureDefaultApplication(db, config.bootstrapApiKey);
+      const app = createApp({
+        db,
+        temporal,
+        taskQueue: config.temporalTaskQueue,
+        logError: (err) => log.error({ err }, 'request failed'),
+      });
+      const server: Server = createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      stops.push({
+        name: 'api',
+        stop: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      });
+      const { port } = server.address() as AddressInfo;
+      apiUrl = `http://${config.host}:${port}`;
+    }
+
+    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, db, temporal, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

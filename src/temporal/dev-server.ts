@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { searchAttributes } from '../../workflows/definitions.js';
+import { requireBinary } from './binaries.js';
+
+export interface DevServerOptions {
+  dataDir: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** `--search-attribute Name=Type` for every attribute of DESIGN.md. */
+export function searchAttributeArgs(): string[] {
+  return Object.values(searchAttributes).flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`,
+  ]);
+}
+
+/**
+ * Runs `temporal server start-dev` with its state in a SQLite file under the data dir and the
+ * Web UI on, and waits until its frontend answers. Stopping it waits for the process to exit.
+ */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const exe = requireBinary('cli');
+  await mkdir(opts.dataDir, { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--namespace',
+    opts.namespace,
+    '--db-filename',
+    path.join(opts.dataDir, 'temporal.sqlite'),
+    // WAL keeps readers off the writer's back; NORMAL is durable across process crashes.
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
+    '--log-level',
+    'warn',
+    '--ui-disable-news-fetch',
+    ...searchAttributeArgs(),
+  ];
+  const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const address = `127.0.0.1:${opts.port}`;
+  try {
+    await waitForFrontend(address, child, exited, 60_000);
+  } catch (err) {
+    await stopChild(child, exited);
+    throw new Error(`The Temporal dev server did not start: ${(err as Error).message}\n${output.trim()}`, {
+      cause: err,
+    });
+  }
+  return {
+    address,
+    uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+async function waitForFrontend(
+  address: string,
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  for (;;) {
+    if (exitCode !== undefined || child.exitCode !== null) {
+      throw new Error(`it exited with code ${exitCode ?? child.exitCode}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`no answer on ${address} after ${timeoutMs} ms`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

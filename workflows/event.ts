@@ -1,0 +1,47 @@
+import { executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities, EventRef } from '../activities/index.js';
+import { deliveryWorkflowId } from '../src/domain/ids.js';
+import { fanoutQuery, searchAttributes, type FanoutResult } from './definitions.js';
+import { deliveryWorkflow } from './delivery.js';
+
+const { matchEndpoints, recordEventOutcome } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** One per accepted event: match endpoints, one child delivery per match, report the fan-out. */
+export async function eventWorkflow(ref: EventRef): Promise<FanoutResult> {
+  const fanout: FanoutResult = { matched: 0, delivered: 0, failed: 0, endpoints: {} };
+  setHandler(fanoutQuery, () => fanout);
+
+  const endpointIds = await matchEndpoints(ref);
+  fanout.matched = endpointIds.length;
+  for (const id of endpointIds) fanout.endpoints[id] = 'pending';
+
+  const inherited = workflowInfo().typedSearchAttributes;
+  await Promise.all(
+    endpointIds.map(async (endpointId) => {
+      try {
+        const result = await executeChild(deliveryWorkflow, {
+          workflowId: deliveryWorkflowId(ref.eventId, endpointId),
+          args: [{ eventId: ref.eventId, applicationId: ref.applicationId, endpointId }],
+          typedSearchAttributes: inherited.updateCopy([
+            { key: searchAttributes.endpointId, value: endpointId },
+            { key: searchAttributes.deliveryStatus, value: 'pending' },
+          ]),
+          memo: { eventId: ref.eventId, endpointId, eventType: ref.eventType },
+        });
+        fanout.endpoints[endpointId] = result.status;
+        if (result.status === 'delivered') fanout.delivered++;
+        else fanout.failed++;
+      } catch {
+        fanout.endpoints[endpointId] = 'failed';
+        fanout.failed++;
+      }
+    }),
+  );
+
+  const status = fanout.matched === 0 ? 'no_match' : fanout.failed === 0 ? 'delivered' : 'partially_failed';
+  await recordEventOutcome(ref.eventId, fanout.delivered === 0 && fanout.matched > 0 ? 'failed' : status);
+  return fanout;
+}

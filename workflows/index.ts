@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow type the worker registers.
+export { eventWorkflow } from './event.js';
+export { deliveryWorkflow } from './delivery.js';
