@@ -1,5 +1,9 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type SearchAttributeUpdatePair,
+} from '@temporalio/common';
+import { defineQuery, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
 /** Search attributes (DESIGN.md): registered by the embedded dev server and the compose setup. */
 export const searchAttributes = {
@@ -11,6 +15,19 @@ export const searchAttributes = {
   circuitState: defineSearchAttributeKey('HooklineCircuitState', SearchAttributeType.KEYWORD),
   attempts: defineSearchAttributeKey('HooklineAttempts', SearchAttributeType.INT),
 } as const;
+
+/**
+ * Search attributes flow from the start of the event workflow (the API sets them). A workflow
+ * started without them — on a server where they are not registered, such as the time-skipping
+ * test server — keeps running without any, instead of failing its workflow tasks.
+ */
+export function isIndexed(): boolean {
+  return workflowInfo().typedSearchAttributes.get(searchAttributes.eventId) !== undefined;
+}
+
+export function upsertIfIndexed(pairs: SearchAttributeUpdatePair[]): void {
+  if (isIndexed()) upsertSearchAttributes(pairs);
+}
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'retrying' | 'delivered' | 'failed' | 'gone';
 

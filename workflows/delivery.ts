@@ -1,6 +1,11 @@
-import { proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities, DeliveryRef } from '../activities/index.js';
-import { deliveryProgressQuery, searchAttributes, type DeliveryProgress } from './definitions.js';
+import {
+  deliveryProgressQuery,
+  searchAttributes,
+  upsertIfIndexed,
+  type DeliveryProgress,
+} from './definitions.js';
 
 const { deliverAttempt } = proxyActivities<Activities>({
   // The HTTP timeout is at most a minute; the margin covers reading the event and writing the attempt.
@@ -25,7 +30,7 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
   progress.lastError = result.errorMessage;
   progress.status =
     result.outcome === 'delivered' ? 'delivered' : result.outcome === 'gone' ? 'gone' : 'failed';
-  upsertSearchAttributes([
+  upsertIfIndexed([
     { key: searchAttributes.deliveryStatus, value: progress.status },
     { key: searchAttributes.attempts, value: progress.attempts },
   ]);

@@ -1,7 +1,7 @@
 import { executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, EventRef } from '../activities/index.js';
 import { deliveryWorkflowId } from '../src/domain/ids.js';
-import { fanoutQuery, searchAttributes, type FanoutResult } from './definitions.js';
+import { fanoutQuery, isIndexed, searchAttributes, type FanoutResult } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
 const { matchEndpoints, recordEventOutcome } = proxyActivities<Activities>({
@@ -25,10 +25,14 @@ export async function eventWorkflow(ref: EventRef): Promise<FanoutResult> {
         const result = await executeChild(deliveryWorkflow, {
           workflowId: deliveryWorkflowId(ref.eventId, endpointId),
           args: [{ eventId: ref.eventId, applicationId: ref.applicationId, endpointId }],
-          typedSearchAttributes: inherited.updateCopy([
-            { key: searchAttributes.endpointId, value: endpointId },
-            { key: searchAttributes.deliveryStatus, value: 'pending' },
-          ]),
+          ...(isIndexed()
+            ? {
+                typedSearchAttributes: inherited.updateCopy([
+                  { key: searchAttributes.endpointId, value: endpointId },
+                  { key: searchAttributes.deliveryStatus, value: 'pending' },
+                ]),
+              }
+            : {}),
           memo: { eventId: ref.eventId, endpointId, eventType: ref.eventType },
         });
         fanout.endpoints[endpointId] = result.status;

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { migrate } from '../../src/db/migrate.js';
+import { searchAttributes } from '../../workflows/definitions.js';
+import { verifyBodySignature, verifyStandardWebhook } from '../helpers/verify-webhook.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { api, startStack, type TestStack } from '../helpers/stack.js';
+
+describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', () => {
+  let stack: TestStack;
+  let receiver: Receiver;
+
+  before(async () => {
+    receiver = await startReceiver();
+    stack = await startStack();
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  const endpoint = (name: string, events: string[], extra: Record<string, unknown> = {}) =>
+    api(stack, 'POST', '/api/endpoints', { name, url: `${receiver.url}/${name}`, events, ...extra });
+
+  it('delivers an event exactly, signed, to every matching endpoint and to no other', async () => {
+    const exact = await endpoint('exact', ['order.created'], {
+      headers: { 'X-App-ID': 'shop-1', Authorization: 'Bearer receiver-token' },
+      security: { secret: 'webhook-secret-key', signatureHeader: 'X-Signature' },
+    });
+    const prefix = await endpoint('prefix', ['order.*']);
+    const all = await endpoint('all', ['*']);
+    const other = await endpoint('other', ['user.*', 'order.updated']);
+    for (const r of [exact, prefix, all, other]) assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(exact.body.security.secret, 'webhook-secret-key');
+    assert.match(prefix.body.security.secret, /^whsec_/, 'a whsec_ secret is generated when none is given');
+
+    const payload = {
+      order: { id: 'ORD-12345', amount: 299.99, items: [{ sku: 'P-1', qty: 2 }] },
+      note: 'café ✓',
+    };
+    const sent = await api(stack, 'POST', '/api/events', { type: 'order.created', source: 'shop', payload });
+    assert.equal(sent.status, 202);
+    assert.match(sent.body.eventId, /^evt_/);
+    assert.equal(sent.body.workflowId, `event:${sent.body.eventId}`);
+
+    const secrets: Record<string, string> = {
+      exact: 'webhook-secret-key',
+      prefix: prefix.body.security.secret,
+      all: all.body.security.secret,
+    };
+    for (const name of ['exact', 'prefix', 'all']) {
+      const [got] = await receiver.waitFor(1, { path: `/${name}` });
+      assert.ok(got);
+      assert.deepEqual(JSON.parse(got.body), payload, `${name} got exactly the payload`);
+      assert.equal(got.headers['content-type'], 'application/json');
+      assert.match(String(got.headers['user-agent']), /^Hookline\//);
+      assert.equal(got.headers['x-hookline-event-type'], 'order.created');
+      assert.equal(got.headers['x-hookline-event-id'], sent.body.eventId);
+      assert.equal(
+        await verifyStandardWebhook(secrets[name]!, got.headers, got.body),
+        true,
+        `${name}: webhook-signature`,
+      );
+      const bodySig = got.headers[name === 'exact' ? 'x-signature' : 'x-hookline-signature'];
+      assert.equal(
+        await verifyBodySignature(secrets[name]!, String(bodySig), got.body),
+        true,
+        `${name}: body signature`,
+      );
+    }
+    const [exactReq] = receiver.to('/exact');
+    assert.equal(exactReq!.headers['x-app-id'], 'shop-1', 'custom headers are sent');
+    assert.equal(exactReq!.headers.authorization, 'Bearer receiver-token');
+
+    // The event's record shows three delivered deliveries once its workflow is done.
+    const handle = stack.platform.temporal.workflow.getHandle(sent.body.workflowId);
+    const fanout = await handle.result();
+    assert.equal(fanout.matched, 3);
+    assert.equal(fanout.delivered, 3);
+    const event = await api(stack, 'GET', `/api/events/${sent.body.eventId}`);
+    assert.equal(event.status, 200);
+    assert.equal(event.body.status, 'delivered');
+    assert.deepEqual(
+      event.body.deliveries
+        .map((d: { endpointId: string; status: string }) => [d.endpointId, d.status])
+        .sort(),
+      [exact.body.id, prefix.body.id, all.body.id].sort().map((id) => [id, 'delivered']),
+    );
+    const child = stack.platform.temporal.workflow.getHandle(
+      `delivery:${sent.body.eventId}:${exact.body.id}`,
+    );
+    const described = await child.describe();
+    assert.equal(described.status.name, 'COMPLETED', 'child workflow ids follow DESIGN.md');
+    const attrs = described.typedSearchAttributes;
+    assert.equal(attrs.get(searchAttributes.eventId), sent.body.eventId);
+    assert.equal(attrs.get(searchAttributes.endpointId), exact.body.id);
+    assert.equal(attrs.get(searchAttributes.deliveryStatus), 'delivered');
+    assert.equal(attrs.get(searchAttributes.attempts), 1);
+
+    assert.equal(receiver.to('/other').length, 0, 'the non-matching endpoint got nothing');
+  });
+
+  it('answers 401 without a key or with a wrong one', async () => {
+    const none = await api(stack, 'POST', '/api/events', { type: 'a.b', payload: {} }, { authorization: '' });
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('content-type') ?? '', /application\/problem\+json/);
+    const wrong = await api(stack, 'GET', '/api/endpoints', undefined, { authorization: 'Bearer hk_wrong' });
+    assert.equal(wrong.status, 401);
+  });
+
+  it('answers 400 problem+json naming each problem of a bad request', async () => {
+    const malformed = await api(stack, 'POST', '/api/events', '{"type": "order.created",');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.title, 'Malformed JSON');
+
+    const event = await api(stack, 'POST', '/api/events', { source: 'shop' });
+    assert.equal(event.status, 400);
+    assert.match(event.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.deepEqual(event.body.errors.map((e: { field: string }) => e.field).sort(), ['payload', 'type']);
+
+    const ep = await api(stack, 'POST', '/api/endpoints', { name: 'x', url: 'ftp://example.com/hook' });
+    assert.equal(ep.status, 400);
+    assert.deepEqual(ep.body.errors.map((e: { field: string }) => e.field).sort(), ['events', 'url']);
+
+    const noUrl = await api(stack, 'POST', '/api/endpoints', { name: 'x', events: ['*'] });
+    assert.deepEqual(
+      noUrl.body.errors.map((e: { field: string }) => e.field),
+      ['url'],
+    );
+  });
+
+  it('runs the schema migrations a second time without change', async () => {
+    assert.deepEqual(await migrate(stack.platform.db), []);
+  });
+
+  it('finds the same endpoints and events after a restart on the same data', async () => {
+    const before = await api(stack, 'GET', '/api/endpoints');
+    const sent = await api(stack, 'POST', '/api/events', { type: 'user.created', payload: { id: 1 } });
+    await stack.platform.temporal.workflow.getHandle(sent.body.workflowId).result();
+    await stack.stop({ keepData: true });
+    stack = await startStack({ dataDir: stack.dataDir, apiKey: stack.apiKey });
+    const after = await api(stack, 'GET', '/api/endpoints');
+    assert.deepEqual(after.body, before.body);
+    const event = await api(stack, 'GET', `/api/events/${sent.body.eventId}`);
+    assert.equal(event.status, 200);
+    assert.equal(event.body.deliveries[0].status, 'delivered');
+    const described = await stack.platform.temporal.workflow.getHandle(sent.body.workflowId).describe();
+    assert.equal(described.status.name, 'COMPLETED', 'Temporal kept the workflow history in its SQLite file');
+  });
+});

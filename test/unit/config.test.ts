@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('uses the documented defaults on an empty environment', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 3000);
+    assert.equal(c.dataDir, '.data');
+    assert.equal(c.temporalPort, 7233);
+    assert.equal(c.temporalUiPort, 8233);
+    assert.equal(c.postgresPort, 5433);
+    assert.equal(c.temporalNamespace, 'default');
+    assert.equal(c.allowPrivateNetworks, false);
+    assert.equal(c.role, 'all');
+    assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.temporalAddress, undefined);
+  });
+
+  it('lets the environment override a profile default', () => {
+    const profile = { HOOKLINE_ALLOW_PRIVATE_NETWORKS: 'true' };
+    assert.equal(loadConfig({}, profile).allowPrivateNetworks, true);
+    assert.equal(
+      loadConfig({ HOOKLINE_ALLOW_PRIVATE_NETWORKS: 'false' }, profile).allowPrivateNetworks,
+      false,
+    );
+  });
+
+  it('reports every bad key at once', () => {
+    try {
+      loadConfig({ PORT: 'abc', HOOKLINE_ROLE: 'both', TEMPORAL_ADDRESS: 'nope', DATABASE_URL: 'mysql://x' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const keys = err.problems.map((p) => p.split(':')[0]).sort();
+      assert.deepEqual(keys, ['DATABASE_URL', 'HOOKLINE_ROLE', 'PORT', 'TEMPORAL_ADDRESS']);
+    }
+  });
+});
