@@ -3,9 +3,11 @@ import { errors, request, type Dispatcher } from 'undici';
 import {
   classifyError,
   classifyStatus,
+  DEFAULT_TIMEOUT_MS,
   type AttemptOutcome,
   type ErrorClass,
 } from '../src/domain/outcome.js';
+import { parseRetryAfter } from '../src/domain/retry.js';
 import { signatureHeaders } from '../src/domain/signing.js';
 import { webhookMessageId } from '../src/domain/ids.js';
 import type { Endpoint } from '../src/db/endpoints.js';
@@ -13,7 +15,6 @@ import type { StoredEvent } from '../src/db/events.js';
 import { VERSION } from '../src/version.js';
 import { isPrivateAddress, SsrfError } from './network.js';
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
 /** How much of a receiver's response is kept with the attempt. */
 export const RESPONSE_BODY_LIMIT = 4096;
 
@@ -23,9 +24,22 @@ export interface HttpAttempt {
   errorClass: ErrorClass | null;
   errorMessage: string | null;
   responseBody: string | null;
+  /** The response's headers (a bounded number of them), for the attempt record. */
+  responseHeaders: Record<string, string> | null;
   durationMs: number;
-  /** The raw Retry-After header of the response, when there was one. */
-  retryAfter: string | null;
+  /** The response's Retry-After in ms from now, when it had a valid one. */
+  retryAfterMs: number | null;
+}
+
+const RESPONSE_HEADERS_LIMIT = 50;
+
+function headerExcerpt(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers).slice(0, RESPONSE_HEADERS_LIMIT)) {
+    if (value === undefined || name === 'set-cookie') continue;
+    out[name] = (Array.isArray(value) ? value.join(', ') : value).slice(0, 512);
+  }
+  return out;
 }
 
 export function buildRequestHeaders(
@@ -97,7 +111,8 @@ export async function postWebhook(
       errorClass,
       errorMessage: message,
       responseBody: null,
-      retryAfter: null,
+      responseHeaders: null,
+      retryAfterMs: null,
     });
 
   let url: URL;
@@ -122,13 +137,15 @@ export async function postWebhook(
     });
     const responseBody = await readBounded(res.body).catch(() => '');
     const retryAfter = res.headers['retry-after'];
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
     return done({
       outcome: classifyStatus(res.statusCode),
       statusCode: res.statusCode,
-      errorClass: res.statusCode >= 200 && res.statusCode < 300 ? null : 'http',
-      errorMessage: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
+      errorClass: ok ? null : 'http',
+      errorMessage: ok ? null : `HTTP ${res.statusCode}`,
       responseBody,
-      retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+      responseHeaders: headerExcerpt(res.headers),
+      retryAfterMs: typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, Date.now()) : null,
     });
   } catch (err) {
     const errorClass = errorClassOf(err);

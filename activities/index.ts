@@ -1,16 +1,26 @@
+import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
-import { deliveryWorkflowId } from '../src/domain/ids.js';
+import { resolveCircuitConfig, type CircuitConfig } from '../src/domain/circuit.js';
+import { deliveryWorkflowId, endpointWorkflowId } from '../src/domain/ids.js';
+import { resolveRetryConfig, type RetryConfig } from '../src/domain/retry.js';
 import { subscribes } from '../src/domain/routing.js';
-import { ensureDelivery, recordAttempt } from '../src/db/deliveries.js';
-import { getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
+import { getCircuit, publishCircuit, type CircuitMirror } from '../src/db/circuits.js';
+import { insertDeadLetter } from '../src/db/dead-letters.js';
+import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
+import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
 import { getEvent, setEventStatus } from '../src/db/events.js';
+import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
+import type { BreakerOutcome, EndpointWorkflowInput } from '../workflows/definitions.js';
 import { postWebhook, type HttpAttempt } from './deliver.js';
 
 export interface ActivityDeps {
   db: Db;
   dispatcher: Dispatcher;
   allowPrivateNetworks: boolean;
+  /** Reaches the endpoint's breaker workflow (signal-with-start is a client call). */
+  temporal: Client;
+  taskQueue: string;
 }
 
 export interface EventRef {
@@ -23,15 +33,65 @@ export interface DeliveryRef {
   eventId: string;
   applicationId: string;
   endpointId: string;
+  /** 0 for the original delivery, 1.. for replays of its dead letter. */
+  run?: number;
 }
 
-export type AttemptResult = Omit<HttpAttempt, 'responseBody'> & { attempt: number };
+export type AttemptResult = Omit<HttpAttempt, 'responseBody' | 'responseHeaders' | 'outcome'> & {
+  /** `circuit_open`: not sent, no attempt spent; the endpoint's breaker is open. */
+  outcome: HttpAttempt['outcome'] | 'circuit_open';
+  attempt: number;
+  /** The endpoint's retry policy as it is now (the workflow applies it). */
+  retry: RetryConfig;
+};
+
+const notSent = (errorMessage: string): HttpAttempt => ({
+  outcome: 'failed',
+  statusCode: null,
+  errorClass: 'config',
+  errorMessage,
+  responseBody: null,
+  responseHeaders: null,
+  durationMs: 0,
+  retryAfterMs: null,
+});
+
+/** A breaker that has seen failures (or is not closed) hears about every outcome; a clean one, only failures. */
+function breakerNeedsToHear(
+  outcome: HttpAttempt['outcome'],
+  mirror: CircuitMirror | undefined,
+  probe: boolean,
+) {
+  if (probe || outcome === 'retryable') return true;
+  return mirror !== undefined && (mirror.state !== 'closed' || mirror.consecutiveFailures > 0);
+}
 
 /**
  * Activities: all I/O of a delivery. They return data for expected outcomes and throw only when
  * infrastructure fails (database down), so Temporal retries them.
  */
-export function createActivities({ db, dispatcher, allowPrivateNetworks }: ActivityDeps) {
+export function createActivities({
+  db,
+  dispatcher,
+  allowPrivateNetworks,
+  temporal,
+  taskQueue,
+}: ActivityDeps) {
+  async function tellBreaker(
+    endpointId: string,
+    config: CircuitConfig,
+    outcome: BreakerOutcome,
+  ): Promise<void> {
+    const input: EndpointWorkflowInput = { endpointId, config };
+    await temporal.workflow.signalWithStart('endpointWorkflow', {
+      workflowId: endpointWorkflowId(endpointId),
+      taskQueue,
+      args: [input],
+      signal: 'endpointWorkflow.outcome',
+      signalArgs: [outcome],
+    });
+  }
+
   return {
     /** Endpoint ids of the application subscribed to the event's type. */
     async matchEndpoints(ref: EventRef): Promise<string[]> {
@@ -41,31 +101,60 @@ export function createActivities({ db, dispatcher, allowPrivateNetworks }: Activ
       return matched;
     },
 
-    /** One signed POST of the event to the endpoint, recorded as attempt `attempt`. */
-    async deliverAttempt(ref: DeliveryRef, attempt: number): Promise<AttemptResult> {
+    /**
+     * One signed POST of the event to the endpoint, recorded as attempt `attempt` — unless the
+     * endpoint's circuit is open and this is not its probe: then nothing is sent.
+     */
+    async deliverAttempt(
+      ref: DeliveryRef,
+      attempt: number,
+      opts: { probe?: boolean } = {},
+    ): Promise<AttemptResult> {
+      const run = ref.run ?? 0;
+      const probe = opts.probe ?? false;
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
-      const [event, endpoint] = await Promise.all([
+      const [event, endpoint, mirror] = await Promise.all([
         getEvent(db, ref.eventId, ref.applicationId),
         getEndpoint(db, ref.applicationId, ref.endpointId),
+        getCircuit(db, ref.endpointId),
       ]);
       if (!event) throw new Error(`event ${ref.eventId} is not in the database`);
-      await ensureDelivery(db, { id: deliveryId, ...ref });
+      await ensureDelivery(db, {
+        id: deliveryId,
+        eventId: ref.eventId,
+        applicationId: ref.applicationId,
+        endpointId: ref.endpointId,
+        run,
+      });
+      const retry = resolveRetryConfig(endpoint?.retryConfig);
+
+      if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
+        await setDeliveryStatus(db, deliveryId, run, 'waiting_circuit');
+        return {
+          outcome: 'circuit_open',
+          statusCode: null,
+          errorClass: null,
+          errorMessage: `circuit ${mirror.state}`,
+          durationMs: 0,
+          retryAfterMs: null,
+          attempt,
+          retry,
+        };
+      }
+
       const startedAt = new Date();
-      const http: HttpAttempt = endpoint
-        ? await postWebhook(dispatcher, event, endpoint, allowPrivateNetworks)
-        : {
-            outcome: 'failed',
-            statusCode: null,
-            errorClass: 'config',
-            errorMessage: 'the endpoint was deleted',
-            responseBody: null,
-            durationMs: 0,
-            retryAfter: null,
-          };
+      const http: HttpAttempt = !endpoint
+        ? notSent('the endpoint was deleted')
+        : !endpoint.enabled
+          ? notSent(
+              `the endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`,
+            )
+          : await postWebhook(dispatcher, event, endpoint, allowPrivateNetworks);
       await recordAttempt(
         db,
         {
           deliveryId,
+          run,
           attempt,
           startedAt,
           durationMs: http.durationMs,
@@ -74,15 +163,60 @@ export function createActivities({ db, dispatcher, allowPrivateNetworks }: Activ
           errorClass: http.errorClass,
           errorMessage: http.errorMessage,
           responseBody: http.responseBody,
+          responseHeaders: http.responseHeaders,
         },
         http.outcome === 'retryable' ? 'retrying' : http.outcome,
       );
-      const { responseBody: _omit, ...result } = http;
-      return { ...result, attempt };
+      if (endpoint && http.outcome === 'gone') {
+        await disableEndpoint(db, endpoint.id, `the receiver answered 410 Gone to ${deliveryId}`);
+      }
+      if (endpoint?.enabled && http.errorClass !== 'config' && http.errorClass !== 'ssrf') {
+        if (breakerNeedsToHear(http.outcome, mirror, probe)) {
+          await tellBreaker(endpoint.id, resolveCircuitConfig(endpoint.circuitBreaker), {
+            key: `${deliveryId}:${run}:${attempt}`,
+            ok: http.outcome !== 'retryable',
+            probe,
+          });
+        }
+      }
+      const { responseBody: _b, responseHeaders: _h, ...result } = http;
+      return { ...result, attempt, retry };
+    },
+
+    /** Stores the delivery as a dead letter: attempts exhausted or a failure that is not retried. */
+    async deadLetter(
+      ref: DeliveryRef,
+      last: { attempts: number; reason: string; statusCode: number | null; error: string | null },
+    ): Promise<void> {
+      const run = ref.run ?? 0;
+      const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
+      await insertDeadLetter(db, {
+        id: newId('dl'),
+        applicationId: ref.applicationId,
+        deliveryId,
+        eventId: ref.eventId,
+        endpointId: ref.endpointId,
+        run,
+        attempts: last.attempts,
+        reason: last.reason,
+        lastStatusCode: last.statusCode,
+        lastError: last.error,
+      });
+      await setDeliveryStatus(db, deliveryId, run, 'dead_lettered');
     },
 
     async recordEventOutcome(eventId: string, status: string): Promise<void> {
       await setEventStatus(db, eventId, status);
+    },
+
+    /** The breaker workflow's mirror of its state, read by deliveries to skip it when healthy. */
+    async publishCircuitState(
+      mirror: Omit<CircuitMirror, 'openUntil'> & { openUntil: number | null },
+    ): Promise<void> {
+      await publishCircuit(db, {
+        ...mirror,
+        openUntil: mirror.openUntil === null ? null : new Date(mirror.openUntil),
+      });
     },
   };
 }

@@ -89,7 +89,13 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         address: temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
-        activities: createActivities({ db, dispatcher, allowPrivateNetworks: config.allowPrivateNetworks }),
+        activities: createActivities({
+          db,
+          dispatcher,
+          allowPrivateNetworks: config.allowPrivateNetworks,
+          temporal,
+          taskQueue: config.temporalTaskQueue,
+        }),
         ...(workflowBundle ? { workflowBundle } : {}),
       });
       stops.push({ name: 'worker connection', stop: () => connection.close() });

@@ -3,7 +3,8 @@ import {
   SearchAttributeType,
   type SearchAttributeUpdatePair,
 } from '@temporalio/common';
-import { defineQuery, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, defineSignal, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { CircuitConfig, CircuitState } from '../src/domain/circuit.js';
 
 /** Search attributes (DESIGN.md): registered by the embedded dev server and the compose setup. */
 export const searchAttributes = {
@@ -29,13 +30,19 @@ export function upsertIfIndexed(pairs: SearchAttributeUpdatePair[]): void {
   if (isIndexed()) upsertSearchAttributes(pairs);
 }
 
-export type DeliveryStatus = 'pending' | 'delivering' | 'retrying' | 'delivered' | 'failed' | 'gone';
+export type DeliveryStatus =
+  'pending' | 'retrying' | 'waiting_circuit' | 'delivered' | 'failed' | 'dead_lettered';
 
 export interface DeliveryProgress {
   status: DeliveryStatus;
+  /** Attempts sent in this run (waiting for the circuit spends none). */
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
+  /** When the next attempt is due (epoch ms), while retrying. */
+  nextAttemptAt: number | null;
+  /** 0 for the original delivery, 1.. for replays. */
+  run: number;
 }
 
 export interface FanoutResult {
@@ -47,3 +54,44 @@ export interface FanoutResult {
 
 export const deliveryProgressQuery = defineQuery<DeliveryProgress>('deliveryWorkflow.progress');
 export const fanoutQuery = defineQuery<FanoutResult>('eventWorkflow.fanout');
+
+/** The breaker's answer to a waiting delivery: `probe` (you are the one trial) or `go` (closed). */
+export type CircuitPermit = 'probe' | 'go';
+export const circuitPermitSignal = defineSignal<[CircuitPermit]>('deliveryWorkflow.circuitPermit');
+
+/** An attempt's outcome as the breaker counts it: `ok` means the endpoint answered sanely. */
+export interface BreakerOutcome {
+  /** `<deliveryId>:<run>:<attempt>`, so a re-run activity is counted once. */
+  key: string;
+  ok: boolean;
+  probe: boolean;
+}
+
+export interface EndpointWorkflowInput {
+  endpointId: string;
+  config: CircuitConfig;
+  /** Carried over continue-as-new. */
+  carried?: BreakerState;
+}
+
+export interface BreakerState {
+  state: CircuitState;
+  consecutiveFailures: number;
+  openUntil: number | null;
+  /** The delivery workflow holding the half-open probe, and until when. */
+  probe: { workflowId: string; until: number } | null;
+  /** Delivery workflows waiting for the circuit, oldest first. */
+  waiters: string[];
+  /** Recent outcome keys (bounded), to count each attempt once. */
+  recentKeys: string[];
+  /** Bumped on every change; orders the PostgreSQL mirror's writes. */
+  seq: number;
+  outcomes: number;
+  opened: number;
+}
+
+export const breakerOutcomeSignal = defineSignal<[BreakerOutcome]>('endpointWorkflow.outcome');
+export const circuitWaitSignal = defineSignal<[{ workflowId: string }]>('endpointWorkflow.wait');
+export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string; config: CircuitConfig }>(
+  'endpointWorkflow.state',
+);

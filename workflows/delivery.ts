@@ -1,38 +1,115 @@
-import { proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities, DeliveryRef } from '../activities/index.js';
 import {
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, AttemptResult, DeliveryRef } from '../activities/index.js';
+import { endpointWorkflowId } from '../src/domain/ids.js';
+import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
+import {
+  circuitPermitSignal,
+  circuitWaitSignal,
   deliveryProgressQuery,
   searchAttributes,
   upsertIfIndexed,
+  type CircuitPermit,
   type DeliveryProgress,
+  type DeliveryStatus,
 } from './definitions.js';
 
-const { deliverAttempt } = proxyActivities<Activities>({
+const { deliverAttempt, deadLetter } = proxyActivities<Activities>({
   // The HTTP timeout is at most a minute; the margin covers reading the event and writing the attempt.
   startToCloseTimeout: '90 seconds',
   // Activity retries cover infrastructure failures (database down), not HTTP outcomes.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-/** Delivers one event to one endpoint. Thin for now: a single attempt, its outcome recorded. */
+/** A waiting delivery asks its breaker again this often, in case a permit was lost. */
+const CIRCUIT_REREGISTER = '1 hour';
+
+/**
+ * Delivers one event to one endpoint under the endpoint's retry policy. Waits between attempts
+ * are workflow timers, so they survive any restart; waiting for an open circuit spends no attempt.
+ * Ends delivered, or as a dead letter.
+ */
 export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgress> {
   const progress: DeliveryProgress = {
-    status: 'delivering',
+    status: 'pending',
     attempts: 0,
     lastStatusCode: null,
     lastError: null,
+    nextAttemptAt: null,
+    run: ref.run ?? 0,
   };
+  let permit: CircuitPermit | null = null;
   setHandler(deliveryProgressQuery, () => progress);
+  setHandler(circuitPermitSignal, (p) => void (permit = p));
 
-  const result = await deliverAttempt(ref, 1);
-  progress.attempts = result.attempt;
-  progress.lastStatusCode = result.statusCode;
-  progress.lastError = result.errorMessage;
-  progress.status =
-    result.outcome === 'delivered' ? 'delivered' : result.outcome === 'gone' ? 'gone' : 'failed';
-  upsertIfIndexed([
-    { key: searchAttributes.deliveryStatus, value: progress.status },
-    { key: searchAttributes.attempts, value: progress.attempts },
-  ]);
-  return progress;
+  const setStatus = (status: DeliveryStatus) => {
+    progress.status = status;
+    upsertIfIndexed([
+      { key: searchAttributes.deliveryStatus, value: status },
+      { key: searchAttributes.attempts, value: progress.attempts },
+    ]);
+  };
+
+  const finish = async (result: AttemptResult | null, reason: string): Promise<DeliveryProgress> => {
+    await deadLetter(ref, {
+      attempts: progress.attempts,
+      reason,
+      statusCode: result?.statusCode ?? null,
+      error: result?.errorMessage ?? null,
+    });
+    setStatus('dead_lettered');
+    return progress;
+  };
+
+  let attempt = 1;
+  let probe = false;
+  for (;;) {
+    const result = await deliverAttempt(ref, attempt, probe ? { probe } : {});
+    probe = false;
+
+    if (result.outcome === 'circuit_open') {
+      setStatus('waiting_circuit');
+      permit = null;
+      try {
+        await getExternalWorkflowHandle(endpointWorkflowId(ref.endpointId)).signal(circuitWaitSignal, {
+          workflowId: workflowInfo().workflowId,
+        });
+      } catch {
+        // No breaker runs for the endpoint (its mirror is stale): try as a probe, which reports back.
+        permit = 'probe';
+      }
+      await condition(() => permit !== null, CIRCUIT_REREGISTER);
+      probe = permit === 'probe';
+      continue; // the same attempt number: waiting spent nothing
+    }
+
+    progress.attempts = attempt;
+    progress.lastStatusCode = result.statusCode;
+    progress.lastError = result.errorMessage;
+    progress.nextAttemptAt = null;
+
+    switch (result.outcome) {
+      case 'delivered':
+        setStatus('delivered');
+        return progress;
+      case 'gone':
+        return finish(result, 'gone: the receiver answered 410, the endpoint is disabled');
+      case 'failed':
+        return finish(result, 'failed: not retryable');
+      case 'retryable': {
+        const wait = waitBeforeRetry(nextDelay(result.retry, attempt, Math.random), result.retryAfterMs);
+        if (wait === null) return finish(result, `exhausted: ${attempt} attempts`);
+        progress.nextAttemptAt = Date.now() + wait;
+        setStatus('retrying');
+        await sleep(wait);
+        attempt++;
+      }
+    }
+  }
 }

@@ -2,6 +2,9 @@ import { Router } from 'express';
 import { insertEndpoint, getEndpoint, listEndpoints, type Endpoint } from '../db/endpoints.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
+import { resolveCircuitConfig } from '../domain/circuit.js';
+import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
+import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
 import { notFound, validationProblem } from './problem.js';
 import { createEndpointSchema } from './schemas.js';
@@ -15,8 +18,11 @@ export function endpointView(e: Endpoint, withSecret = false) {
     events: e.events,
     headers: e.headers,
     security: { signatureHeader: e.signatureHeader, ...(withSecret ? { secret: e.secret } : {}) },
-    timeout: e.timeoutMs,
+    timeout: e.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retryConfig: resolveRetryConfig(e.retryConfig),
+    circuitBreaker: resolveCircuitConfig(e.circuitBreaker),
     enabled: e.enabled,
+    disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
   };
@@ -39,6 +45,8 @@ export function endpointRoutes(db: Db): Router {
       secret: body.security.secret ?? generateSecret(),
       signatureHeader: body.security.signatureHeader ?? null,
       timeoutMs: body.timeout ?? null,
+      retryConfig: body.retryConfig ?? null,
+      circuitBreaker: body.circuitBreaker ?? null,
       enabled: body.enabled,
     });
     res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
+import { RETRY_BOUNDS } from '../domain/retry.js';
 import { isValidEventPattern, isValidEventType } from '../domain/routing.js';
 
 /** Request bodies, as in the guide. These schemas are what validates requests. */
@@ -18,6 +20,41 @@ const httpUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use headers instead' });
   }
 });
+
+const int = (b: { min: number; max: number }) => z.number().int().min(b.min).max(b.max);
+
+export const retryConfigSchema = z
+  .object({
+    maxAttempts: int(RETRY_BOUNDS.maxAttempts).optional(),
+    strategy: z.enum(['exponential', 'linear', 'fixed', 'custom']).optional(),
+    baseDelay: int(RETRY_BOUNDS.baseDelay).optional(),
+    maxDelay: int(RETRY_BOUNDS.maxDelay).optional(),
+    jitter: z.boolean().optional(),
+    schedule: z
+      .array(int(RETRY_BOUNDS.scheduleEntry))
+      .min(RETRY_BOUNDS.scheduleLength.min)
+      .max(RETRY_BOUNDS.scheduleLength.max)
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.strategy === 'custom' && !c.schedule) {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'is required for the custom strategy' });
+    }
+    if (c.schedule && c.strategy !== 'custom') {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'is only used by the custom strategy' });
+    }
+    if (c.baseDelay !== undefined && c.maxDelay !== undefined && c.maxDelay < c.baseDelay) {
+      ctx.addIssue({ code: 'custom', path: ['maxDelay'], message: 'must not be less than baseDelay' });
+    }
+  });
+
+export const circuitBreakerSchema = z
+  .object({
+    threshold: int(CIRCUIT_BOUNDS.threshold).optional(),
+    cooldown: int(CIRCUIT_BOUNDS.cooldown).optional(),
+  })
+  .strict();
 
 export const createEndpointSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -42,6 +79,8 @@ export const createEndpointSchema = z.object({
     })
     .default({}),
   timeout: z.number().int().min(1000).max(60_000).optional(),
+  retryConfig: retryConfigSchema.optional(),
+  circuitBreaker: circuitBreakerSchema.optional(),
   enabled: z.boolean().default(true),
 });
 

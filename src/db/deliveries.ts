@@ -14,6 +14,8 @@ export interface Delivery {
 
 export interface AttemptRecord {
   deliveryId: string;
+  /** 0 for the original delivery, 1.. for replays. */
+  run: number;
   attempt: number;
   startedAt: Date;
   durationMs: number;
@@ -22,17 +24,20 @@ export interface AttemptRecord {
   errorClass: string | null;
   errorMessage: string | null;
   responseBody: string | null;
+  responseHeaders: Record<string, string> | null;
 }
 
 /** Idempotent: an activity that is retried records its delivery once. */
 export async function ensureDelivery(
   db: Db,
-  d: { id: string; applicationId: string; eventId: string; endpointId: string },
+  d: { id: string; applicationId: string; eventId: string; endpointId: string; run: number },
 ): Promise<void> {
+  // A replay (a higher run) starts the delivery's record over; a re-run activity changes nothing.
   await db.query(
-    `INSERT INTO deliveries (id, application_id, event_id, endpoint_id) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (id) DO NOTHING`,
-    [d.id, d.applicationId, d.eventId, d.endpointId],
+    `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, run) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET run = EXCLUDED.run, status = 'pending', attempts = 0, updated_at = now()
+       WHERE deliveries.run < EXCLUDED.run`,
+    [d.id, d.applicationId, d.eventId, d.endpointId, d.run],
   );
 }
 
@@ -43,10 +48,12 @@ export async function recordAttempt(db: Db, a: AttemptRecord, deliveryStatus: st
     await client.query('BEGIN');
     const inserted = await client.query(
       `INSERT INTO delivery_attempts
-         (delivery_id, attempt, started_at, duration_ms, outcome, status_code, error_class, error_message, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+         (delivery_id, run, attempt, started_at, duration_ms, outcome, status_code, error_class, error_message,
+          response_body, response_headers)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
       [
         a.deliveryId,
+        a.run,
         a.attempt,
         a.startedAt,
         a.durationMs,
@@ -55,13 +62,14 @@ export async function recordAttempt(db: Db, a: AttemptRecord, deliveryStatus: st
         a.errorClass,
         a.errorMessage,
         a.responseBody,
+        a.responseHeaders ? JSON.stringify(a.responseHeaders) : null,
       ],
     );
     if (inserted.rowCount === 1) {
       await client.query(
         `UPDATE deliveries SET status = $2, attempts = GREATEST(attempts, $3), last_status_code = $4,
-           last_error = $5, updated_at = now() WHERE id = $1`,
-        [a.deliveryId, deliveryStatus, a.attempt, a.statusCode, a.errorMessage],
+           last_error = $5, updated_at = now() WHERE id = $1 AND run = $6`,
+        [a.deliveryId, deliveryStatus, a.attempt, a.statusCode, a.errorMessage, a.run],
       );
     }
     await client.query('COMMIT');
@@ -100,5 +108,43 @@ export async function listDeliveriesOfEvent(db: Db, eventId: string): Promise<De
     lastError: r.last_error,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  }));
+}
+
+/** Sets the delivery's status (delivered, retrying, waiting_circuit, dead_lettered…) for its run. */
+export async function setDeliveryStatus(db: Db, id: string, run: number, status: string): Promise<void> {
+  await db.query('UPDATE deliveries SET status = $3, updated_at = now() WHERE id = $1 AND run = $2', [
+    id,
+    run,
+    status,
+  ]);
+}
+
+export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptRecord[]> {
+  const { rows } = await db.query<{
+    delivery_id: string;
+    run: number;
+    attempt: number;
+    started_at: Date;
+    duration_ms: number;
+    outcome: string;
+    status_code: number | null;
+    error_class: string | null;
+    error_message: string | null;
+    response_body: string | null;
+    response_headers: Record<string, string> | null;
+  }>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY run, attempt', [deliveryId]);
+  return rows.map((r) => ({
+    deliveryId: r.delivery_id,
+    run: r.run,
+    attempt: r.attempt,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    outcome: r.outcome,
+    statusCode: r.status_code,
+    errorClass: r.error_class,
+    errorMessage: r.error_message,
+    responseBody: r.response_body,
+    responseHeaders: r.response_headers,
   }));
 }

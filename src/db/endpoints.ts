@@ -1,3 +1,5 @@
+import type { CircuitConfig } from '../domain/circuit.js';
+import type { RetryConfigInput } from '../domain/retry.js';
 import type { Db } from './pool.js';
 
 export interface Endpoint {
@@ -10,7 +12,10 @@ export interface Endpoint {
   secret: string;
   signatureHeader: string | null;
   timeoutMs: number | null;
+  retryConfig: RetryConfigInput | null;
+  circuitBreaker: Partial<CircuitConfig> | null;
   enabled: boolean;
+  disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -18,7 +23,11 @@ export interface Endpoint {
 export type NewEndpoint = Pick<
   Endpoint,
   'id' | 'applicationId' | 'name' | 'url' | 'events' | 'headers' | 'secret' | 'signatureHeader' | 'enabled'
-> & { timeoutMs?: number | null };
+> & {
+  timeoutMs?: number | null;
+  retryConfig?: RetryConfigInput | null;
+  circuitBreaker?: Partial<CircuitConfig> | null;
+};
 
 interface EndpointRow {
   id: string;
@@ -30,7 +39,10 @@ interface EndpointRow {
   secret: string;
   signature_header: string | null;
   timeout_ms: number | null;
+  retry_config: RetryConfigInput | null;
+  circuit_breaker: Partial<CircuitConfig> | null;
   enabled: boolean;
+  disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -45,15 +57,19 @@ const fromRow = (r: EndpointRow): Endpoint => ({
   secret: r.secret,
   signatureHeader: r.signature_header,
   timeoutMs: r.timeout_ms,
+  retryConfig: r.retry_config,
+  circuitBreaker: r.circuit_breaker,
   enabled: r.enabled,
+  disabledReason: r.disabled_reason,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
 export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> {
   const { rows } = await db.query<EndpointRow>(
-    `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header, timeout_ms, enabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header,
+       timeout_ms, enabled, retry_config, circuit_breaker)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
     [
       e.id,
       e.applicationId,
@@ -65,6 +81,8 @@ export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> 
       e.signatureHeader,
       e.timeoutMs ?? null,
       e.enabled,
+      e.retryConfig ? JSON.stringify(e.retryConfig) : null,
+      e.circuitBreaker ? JSON.stringify(e.circuitBreaker) : null,
     ],
   );
   return fromRow(rows[0]!);
@@ -93,4 +111,12 @@ export async function listEnabledEndpoints(db: Db, applicationId: string): Promi
     [applicationId],
   );
   return rows.map(fromRow);
+}
+
+/** Stops deliveries to an endpoint (a 410 Gone from the receiver, or an operator). */
+export async function disableEndpoint(db: Db, id: string, reason: string): Promise<void> {
+  await db.query(
+    'UPDATE endpoints SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1',
+    [id, reason],
+  );
 }

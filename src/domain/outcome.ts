@@ -20,3 +20,6 @@ export function classifyStatus(status: number): AttemptOutcome {
 export function classifyError(errorClass: ErrorClass): AttemptOutcome {
   return errorClass === 'ssrf' || errorClass === 'config' ? 'failed' : 'retryable';
 }
+
+/** Per-endpoint HTTP timeout when the endpoint sets none (Standard Webhooks recommends 15–30 s). */
+export const DEFAULT_TIMEOUT_MS = 15_000;
