@@ -2,6 +2,8 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { requireApiKey } from './auth.js';
+import { deadLetterRoutes } from './dead-letters.js';
+import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
 import { errorHandler, HttpProblem } from './problem.js';
@@ -41,7 +43,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   api.use(express.json({ limit: '1mb' }));
-  api.use('/endpoints', endpointRoutes(deps.db));
+  api.use('/endpoints', endpointRoutes(deps.db, deps.temporal));
+  api.use('/dead-letters', deadLetterRoutes(deps));
+  api.use('/deliveries', deliveryRoutes(deps.db));
   api.use('/events', eventRoutes(deps));
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 

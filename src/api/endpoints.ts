@@ -1,4 +1,8 @@
 import { Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { getCircuit } from '../db/circuits.js';
+import { endpointWorkflowId } from '../domain/ids.js';
+import { breakerStateQuery } from '../../workflows/definitions.js';
 import { insertEndpoint, getEndpoint, listEndpoints, type Endpoint } from '../db/endpoints.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
@@ -28,7 +32,7 @@ export function endpointView(e: Endpoint, withSecret = false) {
   };
 }
 
-export function endpointRoutes(db: Db): Router {
+export function endpointRoutes(db: Db, temporal: Client): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
@@ -61,6 +65,39 @@ export function endpointRoutes(db: Db): Router {
     const endpoint = await getEndpoint(db, req.applicationId, req.params.id);
     if (!endpoint) throw notFound('endpoint');
     res.json(endpointView(endpoint));
+  });
+
+  /** The breaker's state, asked of its workflow (the only writer); closed if it never started. */
+  router.get('/:id/circuit', async (req, res) => {
+    const endpoint = await getEndpoint(db, req.applicationId, req.params.id);
+    if (!endpoint) throw notFound('endpoint');
+    const config = resolveCircuitConfig(endpoint.circuitBreaker);
+    try {
+      const s = await temporal.workflow.getHandle(endpointWorkflowId(endpoint.id)).query(breakerStateQuery);
+      res.json({
+        endpointId: endpoint.id,
+        state: s.state,
+        consecutiveFailures: s.consecutiveFailures,
+        openUntil: s.openUntil === null ? null : new Date(s.openUntil).toISOString(),
+        waiting: s.waiters.length,
+        probe: s.probe?.workflowId ?? null,
+        config: s.config,
+        workflowId: endpointWorkflowId(endpoint.id),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const mirror = await getCircuit(db, endpoint.id);
+      res.json({
+        endpointId: endpoint.id,
+        state: mirror?.state ?? 'closed',
+        consecutiveFailures: mirror?.consecutiveFailures ?? 0,
+        openUntil: mirror?.openUntil?.toISOString() ?? null,
+        waiting: 0,
+        probe: null,
+        config,
+        workflowId: null,
+      });
+    }
   });
 
   return router;

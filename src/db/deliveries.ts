@@ -148,3 +148,11 @@ export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptR
     responseHeaders: r.response_headers,
   }));
 }
+
+export async function deliveryExists(db: Db, id: string, applicationId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM deliveries WHERE id = $1 AND application_id = $2', [
+    id,
+    applicationId,
+  ]);
+  return rowCount === 1;
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { api, startStack, type TestStack } from '../helpers/stack.js';
+
+describe('delivery semantics on the real stack', () => {
+  let stack: TestStack;
+  let receiver: Receiver;
+
+  before(async () => {
+    receiver = await startReceiver();
+    stack = await startStack();
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  async function endpoint(name: string, extra: Record<string, unknown> = {}) {
+    const r = await api(stack, 'POST', '/api/endpoints', {
+      name,
+      url: `${receiver.url}/${name}`,
+      events: [`${name}.*`],
+      ...extra,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body as { id: string };
+  }
+
+  async function send(type: string) {
+    const r = await api(stack, 'POST', '/api/events', { type, payload: { n: 1 } });
+    assert.equal(r.status, 202);
+    return r.body as { eventId: string; workflowId: string };
+  }
+
+  /** The delivery workflow's handle once its parent has started it. */
+  async function child(workflowId: string) {
+    const handle = stack.platform.temporal.workflow.getHandle(workflowId);
+    await waitUntil(() =>
+      handle.describe().then(
+        () => true,
+        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+      ),
+    );
+    return handle;
+  }
+
+  const result = async (workflowId: string) => (await child(workflowId)).result();
+
+  it('retries a 503 after the policy delay and records every attempt', async () => {
+    const ep = await endpoint('flaky', {
+      retryConfig: { strategy: 'fixed', baseDelay: 500, maxAttempts: 3 },
+    });
+    receiver.respond('/flaky', 503);
+    const ev = await send('flaky.happened');
+    await receiver.waitFor(1, { path: '/flaky' });
+    receiver.respond('/flaky', 200);
+    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    assert.equal(delivery.status, 'delivered');
+    assert.equal(delivery.attempts, 2);
+    const [first, second] = receiver.to('/flaky');
+    assert.equal(
+      first!.headers['webhook-id'],
+      second!.headers['webhook-id'],
+      'the webhook-id is stable across retries',
+    );
+    assert.ok(second!.at - first!.at >= 450, `waited ${second!.at - first!.at} ms`);
+    const attempts = await api(stack, 'GET', `/api/deliveries/delivery:${ev.eventId}:${ep.id}/attempts`);
+    assert.deepEqual(
+      attempts.body.data.map((a: any) => [a.run, a.attempt, a.outcome, a.statusCode, a.errorClass]),
+      [
+        [0, 1, 'retryable', 503, 'http'],
+        [0, 2, 'delivered', 200, null],
+      ],
+    );
+    assert.equal(attempts.body.data[0].responseBody, 'ok');
+    assert.ok(attempts.body.data[0].responseHeaders['content-length']);
+  });
+
+  it('dead-letters a delivery whose attempts run out, and replays it with fresh attempts', async () => {
+    const ep = await endpoint('down', {
+      retryConfig: { strategy: 'fixed', baseDelay: 200, maxAttempts: 2 },
+      circuitBreaker: { threshold: 100 },
+    });
+    receiver.respond('/down', 500);
+    const ev = await send('down.happened');
+    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    assert.equal(delivery.status, 'dead_lettered');
+    const list = await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}`);
+    assert.equal(list.body.data.length, 1);
+    const dead = list.body.data[0];
+    assert.equal(dead.attempts, 2);
+    assert.equal(dead.lastStatusCode, 500);
+    assert.match(dead.reason, /^exhausted/);
+
+    receiver.respond('/down', 200);
+    const replay = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
+    assert.equal(replay.status, 202);
+    assert.equal(replay.body.run, 1);
+    const replayed = await result(replay.body.workflowId);
+    assert.equal(replayed.status, 'delivered');
+    assert.equal(replayed.attempts, 1, 'a replay starts with fresh attempts');
+    const again = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
+    assert.equal(again.status, 409, 'a dead letter is replayed once');
+    const attempts = await api(stack, 'GET', `/api/deliveries/${replay.body.deliveryId}/attempts`);
+    assert.deepEqual(
+      attempts.body.data.map((a: any) => [a.run, a.attempt, a.statusCode]),
+      [
+        [0, 1, 500],
+        [0, 2, 500],
+        [1, 1, 200],
+      ],
+    );
+    const after = await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}`);
+    assert.ok(after.body.data[0].replayedAt, 'the dead letter is marked as replayed');
+  });
+
+  it('stops on 410 Gone and disables the endpoint', async () => {
+    const ep = await endpoint('gone');
+    receiver.respond('/gone', 410);
+    const ev = await send('gone.happened');
+    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    assert.equal(delivery.status, 'dead_lettered');
+    assert.equal(receiver.to('/gone').length, 1, 'no retry after 410');
+    const after = await api(stack, 'GET', `/api/endpoints/${ep.id}`);
+    assert.equal(after.body.enabled, false);
+    assert.match(after.body.disabledReason, /410/);
+    const next = await send('gone.again');
+    await result(next.workflowId);
+    assert.equal(receiver.to('/gone').length, 1, 'a disabled endpoint gets no new deliveries');
+  });
+
+  it('does not retry other 4xx answers', async () => {
+    const ep = await endpoint('bad');
+    receiver.respond('/bad', 422);
+    const ev = await send('bad.happened');
+    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    assert.equal(delivery.status, 'dead_lettered');
+    assert.equal(receiver.to('/bad').length, 1);
+  });
+
+  it('opens the circuit after consecutive failures, holds deliveries, and closes after a good probe', async () => {
+    const ep = await endpoint('breaker', {
+      retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 20 },
+      circuitBreaker: { threshold: 3, cooldown: 2000 },
+    });
+    receiver.respond('/breaker', 503);
+    const first = await send('breaker.one');
+    await receiver.waitFor(3, { path: '/breaker' });
+    let circuit = await waitForCircuit(ep.id, 'open');
+    assert.equal(circuit.body.consecutiveFailures, 3);
+    const held = await send('breaker.two');
+    const heldHandle = await child(`delivery:${held.eventId}:${ep.id}`);
+    await waitUntil(
+      async () => ((await heldHandle.query('deliveryWorkflow.progress')) as any).status === 'waiting_circuit',
+    );
+    const sentWhileOpen = receiver.to('/breaker').length;
+    receiver.respond('/breaker', 200);
+    const [a, b] = await Promise.all([result(`delivery:${first.eventId}:${ep.id}`), heldHandle.result()]);
+    assert.equal(a.status, 'delivered');
+    assert.equal(b.status, 'delivered');
+    assert.equal(b.attempts, 1, 'the held delivery spent no attempt while waiting');
+    assert.ok(a.attempts <= 5, `the first delivery did not burn its attempts: ${a.attempts}`);
+    assert.ok(
+      receiver.to('/breaker').length - sentWhileOpen <= 3,
+      'only the probe and the released deliveries were sent',
+    );
+    circuit = await waitForCircuit(ep.id, 'closed');
+    assert.equal(circuit.body.consecutiveFailures, 0);
+  });
+
+  it('delivers to a healthy busy endpoint without any round trip through its breaker', async () => {
+    const ep = await endpoint('hot');
+    const events = await Promise.all(Array.from({ length: 30 }, () => send('hot.happened')));
+    await Promise.all(events.map((e) => result(`delivery:${e.eventId}:${ep.id}`)));
+    assert.equal(receiver.to('/hot').length, 30);
+    await assert.rejects(
+      stack.platform.temporal.workflow.getHandle(`endpoint:${ep.id}`).describe(),
+      WorkflowNotFoundError,
+      'no breaker workflow was ever needed',
+    );
+    const circuit = await api(stack, 'GET', `/api/endpoints/${ep.id}/circuit`);
+    assert.equal(circuit.body.state, 'closed');
+  });
+
+  async function waitForCircuit(endpointId: string, state: string) {
+    let last: Awaited<ReturnType<typeof api>> | undefined;
+    await waitUntil(async () => {
+      last = await api(stack, 'GET', `/api/endpoints/${endpointId}/circuit`);
+      return last.body.state === state;
+    });
+    return last!;
+  }
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
