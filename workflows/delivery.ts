@@ -21,8 +21,9 @@ import {
 } from './definitions.js';
 
 const { deliverAttempt, deadLetter } = proxyActivities<Activities>({
-  // The HTTP timeout is at most a minute; the margin covers reading the event and writing the attempt.
-  startToCloseTimeout: '90 seconds',
+  // The endpoint timeout is at most 60 s; 15 s more covers reading the event and writing the
+  // attempt. A worker that dies mid-attempt has its attempt re-run after this long (at least once).
+  startToCloseTimeout: '75 seconds',
   // Activity retries cover infrastructure failures (database down), not HTTP outcomes.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { deliveryProgressQuery } from '../../workflows/definitions.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+
+describe('a worker killed during a backoff wait', () => {
+  let stack: TestStack;
+  let receiver: Receiver;
+  const workers: WorkerProcess[] = [];
+
+  before(async () => {
+    receiver = await startReceiver();
+    stack = await startStack({ env: { HOOKLINE_ROLE: 'api' } });
+  });
+
+  after(async () => {
+    for (const w of workers) await w.kill();
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  it('leaves the delivery to a new worker, which sends the next attempt on schedule, once', async () => {
+    workers.push(await startWorkerProcess(stack, 'worker-1'));
+    const ep = await api(stack, 'POST', '/api/endpoints', {
+      name: 'restart',
+      url: `${receiver.url}/restart`,
+      events: ['*'],
+      retryConfig: { strategy: 'fixed', baseDelay: 4000, maxAttempts: 5 },
+    });
+    receiver.respond('/restart', 503);
+    const sent = await api(stack, 'POST', '/api/events', { type: 'order.created', payload: { id: 7 } });
+    const [first] = await receiver.waitFor(1, { path: '/restart' });
+    const deliveryId = `delivery:${sent.body.eventId}:${ep.body.id}`;
+    const handle = stack.platform.temporal.workflow.getHandle(deliveryId);
+    // Attempt 1 is recorded and the workflow sleeps on its 4 s timer: kill the worker now.
+    for (let i = 0; (await handle.query(deliveryProgressQuery)).status !== 'retrying'; i++) {
+      assert.ok(i < 100, 'the delivery never started its backoff wait');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await workers[0]!.kill();
+    receiver.respond('/restart', 200);
+    workers.push(await startWorkerProcess(stack, 'worker-2'));
+
+    const progress = await handle.result();
+    assert.equal(progress.status, 'delivered');
+    assert.equal(progress.attempts, 2, 'the new worker continued at attempt 2');
+
+    const requests = receiver.to('/restart');
+    assert.equal(requests.length, 2, 'nothing lost, nothing repeated');
+    assert.ok(requests[1]!.at - first!.at >= 4000, `the timer held: ${requests[1]!.at - first!.at} ms`);
+    assert.equal(requests[1]!.headers['webhook-id'], first!.headers['webhook-id']);
+    const attempts = await api(stack, 'GET', `/api/deliveries/${deliveryId}/attempts`);
+    assert.deepEqual(
+      attempts.body.data.map((a: any) => [a.attempt, a.statusCode]),
+      [
+        [1, 503],
+        [2, 200],
+      ],
+    );
+  });
+});
