@@ -1,0 +1,123 @@
+// Records the golden histories under test/histories/ by running each scenario on a fresh real
+// stack (dev server, PostgreSQL, worker, API) with a loopback receiver. Run it only after an
+// intentional, patched workflow change: `npm run histories:record`.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { startReceiver } from '../test/helpers/receiver.js';
+import { api, startStack } from '../test/helpers/stack.js';
+import { exportHistory } from './history-json.js';
+
+const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'histories');
+
+const stack = await startStack();
+const receiver = await startReceiver();
+const client = stack.platform.temporal;
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; !(await check()); i++) {
+    if (i > 600) throw new Error('scenario timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function finished(workflowId: string): Promise<void> {
+  await until(() =>
+    client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        (d) => d.status.name !== 'RUNNING',
+        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+      ),
+  );
+}
+
+async function save(type: string, scenario: string, workflowId: string): Promise<void> {
+  const json = await exportHistory(
+    stack.platform.temporalAddress,
+    stack.config.temporalNamespace,
+    workflowId,
+  );
+  await mkdir(path.join(OUT, type), { recursive: true });
+  await writeFile(path.join(OUT, type, `${scenario}.json`), json);
+  console.log(
+    `recorded ${type}/${scenario} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`,
+  );
+}
+
+async function endpoint(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await api(stack, 'POST', '/api/endpoints', {
+    name,
+    url: `${receiver.url}/${name}`,
+    events: [`${name}.*`],
+    ...extra,
+  });
+  return r.body.id as string;
+}
+
+async function send(type: string): Promise<string> {
+  return (await api(stack, 'POST', '/api/events', { type, payload: { scenario: type } })).body
+    .eventId as string;
+}
+
+try {
+  // Success, and an event fanned out to two endpoints.
+  const ok = await endpoint('ok');
+  await endpoint('ok2', { events: ['ok.*'] });
+  const okEvent = await send('ok.created');
+  await finished(`event:${okEvent}`);
+  await save('eventWorkflow', 'fanout-two', `event:${okEvent}`);
+  await save('deliveryWorkflow', 'success', `delivery:${okEvent}:${ok}`);
+
+  // Retries: 503 then 200.
+  const flaky = await endpoint('flaky', {
+    retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 4 },
+  });
+  receiver.respond('/flaky', 503);
+  const flakyEvent = await send('flaky.created');
+  await receiver.waitFor(2, { path: '/flaky' });
+  receiver.respond('/flaky', 200);
+  await finished(`delivery:${flakyEvent}:${flaky}`);
+  await save('deliveryWorkflow', 'retries', `delivery:${flakyEvent}:${flaky}`);
+
+  // Dead letter: attempts exhausted.
+  const down = await endpoint('down', {
+    retryConfig: { strategy: 'fixed', baseDelay: 200, maxAttempts: 2 },
+    circuitBreaker: { threshold: 100 },
+  });
+  receiver.respond('/down', 500);
+  const downEvent = await send('down.created');
+  await finished(`delivery:${downEvent}:${down}`);
+  await save('deliveryWorkflow', 'dead-letter', `delivery:${downEvent}:${down}`);
+
+  // Breaker: open after 2 failures, a second delivery waits, the probe closes it.
+  const brk = await endpoint('brk', {
+    retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 10 },
+    circuitBreaker: { threshold: 2, cooldown: 1500 },
+  });
+  receiver.respond('/brk', 503);
+  const brk1 = await send('brk.one');
+  await receiver.waitFor(2, { path: '/brk' });
+  await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'open');
+  const brk2 = await send('brk.two');
+  await until(async () =>
+    client.workflow
+      .getHandle(`delivery:${brk2}:${brk}`)
+      .query('deliveryWorkflow.progress')
+      .then(
+        (p) => (p as { status: string }).status === 'waiting_circuit',
+        () => false,
+      ),
+  );
+  receiver.respond('/brk', 200);
+  await finished(`delivery:${brk1}:${brk}`);
+  await finished(`delivery:${brk2}:${brk}`);
+  await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'closed');
+  await save('deliveryWorkflow', 'breaker-wait', `delivery:${brk2}:${brk}`);
+  await save('endpointWorkflow', 'open-probe-close', `endpoint:${brk}`);
+} finally {
+  await stack.stop();
+  await receiver.close();
+}

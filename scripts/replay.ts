@@ -1,0 +1,35 @@
+// Replays a live workflow's history against the current workflow code:
+//   npm run replay -- <workflowId> [--run <runId>] [--save <file.json>]
+// Uses TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default "default").
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Worker } from '@temporalio/worker';
+import { connectClient } from '../src/temporal/client.js';
+import { installRuntime, WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { exportHistory } from './history-json.js';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { run: { type: 'string' }, save: { type: 'string' } },
+});
+const workflowId = positionals[0];
+if (!workflowId) {
+  console.error('usage: npm run replay -- <workflowId> [--run <runId>] [--save <file.json>]');
+  process.exit(2);
+}
+installRuntime();
+const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+const client = await connectClient(address, namespace);
+try {
+  const history = await client.workflow.getHandle(workflowId, values.run).fetchHistory();
+  if (values.save)
+    await writeFile(values.save, await exportHistory(address, namespace, workflowId, values.run));
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
+  console.log(`replay of ${workflowId} (${history.events?.length} events) matches the current code`);
+} catch (err) {
+  console.error(`replay of ${workflowId} failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await client.connection.close();
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { installRuntime } from '../../src/temporal/worker.js';
+import { workflowBundle } from '../helpers/stack.js';
+
+const HISTORIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
+
+async function goldenHistories(): Promise<Array<{ workflowId: string; history: unknown }>> {
+  const out: Array<{ workflowId: string; history: unknown }> = [];
+  for (const type of await readdir(HISTORIES)) {
+    for (const file of await readdir(path.join(HISTORIES, type))) {
+      out.push({
+        workflowId: `${type}/${file}`,
+        history: JSON.parse(await readFile(path.join(HISTORIES, type, file), 'utf8')),
+      });
+    }
+  }
+  return out;
+}
+
+describe('golden histories', () => {
+  it('cover every workflow type and the delivery scenarios', async () => {
+    const ids = (await goldenHistories()).map((h) => h.workflowId).sort();
+    assert.deepEqual(ids, [
+      'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/dead-letter.json',
+      'deliveryWorkflow/retries.json',
+      'deliveryWorkflow/success.json',
+      'endpointWorkflow/open-probe-close.json',
+      'eventWorkflow/fanout-two.json',
+    ]);
+  });
+
+  it('replay against the current workflow code without a determinism error', async () => {
+    installRuntime();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle() },
+      await goldenHistories(),
+    );
+    let count = 0;
+    for await (const r of results) {
+      count++;
+      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+    }
+    assert.equal(count, 6);
+  });
+});
