@@ -10,7 +10,11 @@ const stack = await startStack();
 const receiver = await startReceiver();
 
 async function endpoint(name: string): Promise<string> {
-  const r = await api(stack, 'POST', '/api/endpoints', { name, url: `${receiver.url}/${name}`, events: [`${name}.*`] });
+  const r = await api(stack, 'POST', '/api/endpoints', {
+    name,
+    url: `${receiver.url}/${name}`,
+    events: [`${name}.*`],
+  });
   return r.body.id as string;
 }
 
@@ -20,7 +24,10 @@ async function run(label: string, names: string[]): Promise<number> {
   for (let i = 0; i < events; i += 20) {
     await Promise.all(
       Array.from({ length: Math.min(20, events - i) }, (_, j) =>
-        api(stack, 'POST', '/api/events', { type: `${names[(i + j) % names.length]}.x`, payload: { i: i + j } }),
+        api(stack, 'POST', '/api/events', {
+          type: `${names[(i + j) % names.length]}.x`,
+          payload: { i: i + j },
+        }),
       ),
     );
   }
@@ -34,9 +41,15 @@ async function run(label: string, names: string[]): Promise<number> {
 try {
   const hot = await endpoint('hot');
   const spread = await Promise.all(Array.from({ length: 10 }, (_, i) => endpoint(`spread${i}`)));
-  await run('warm-up (spread)', spread.map((_, i) => `spread${i}`));
+  await run(
+    'warm-up (spread)',
+    spread.map((_, i) => `spread${i}`),
+  );
   const hotRate = await run('one hot endpoint', ['hot']);
-  const spreadRate = await run('spread over 10 endpoints', spread.map((_, i) => `spread${i}`));
+  const spreadRate = await run(
+    'spread over 10 endpoints',
+    spread.map((_, i) => `spread${i}`),
+  );
   let breakers = 0;
   for (const id of [hot, ...spread]) {
     await stack.platform.temporal.workflow

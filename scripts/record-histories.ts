@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { api, startStack } from '../test/helpers/stack.js';
+import { waitUntil } from '../test/helpers/wait.js';
 import { exportHistory } from './history-json.js';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'histories');
@@ -15,12 +16,7 @@ const stack = await startStack();
 const receiver = await startReceiver();
 const client = stack.platform.temporal;
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; !(await check()); i++) {
-    if (i > 600) throw new Error('scenario timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (check: () => Promise<boolean>) => waitUntil(check, 60_000, 100);
 
 async function finished(workflowId: string): Promise<void> {
   await until(() =>

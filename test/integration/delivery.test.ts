@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { waitUntil } from '../helpers/wait.js';
 
 describe('delivery semantics on the real stack', () => {
   let stack: TestStack;
@@ -194,11 +195,3 @@ describe('delivery semantics on the real stack', () => {
     return last!;
   }
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

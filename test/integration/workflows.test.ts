@@ -12,6 +12,7 @@ import {
   deliveryProgressQuery,
 } from '../../workflows/definitions.js';
 import { workflowBundle } from '../helpers/stack.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const policy = (over: Partial<RetryConfig> = {}): RetryConfig => ({
   ...DEFAULT_RETRY_CONFIG,
@@ -191,7 +192,7 @@ describe('workflows on the time-skipping test server', () => {
       });
       for (let i = 0; i < 3; i++)
         await breaker.signal(breakerOutcomeSignal, { key: `f${i}`, ok: false, probe: false });
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).state === 'open');
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).state === 'open');
       const deliveries = await Promise.all(
         ['a', 'b', 'c'].map((id) =>
           env.client.workflow.start('deliveryWorkflow', {
@@ -201,7 +202,7 @@ describe('workflows on the time-skipping test server', () => {
           }),
         ),
       );
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).waiters.length === 3);
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).waiters.length === 3);
       for (const d of deliveries)
         assert.equal((await d.query(deliveryProgressQuery)).status, 'waiting_circuit');
       assert.equal(sent.length, 0, 'nothing is sent while the circuit is open');
@@ -230,18 +231,18 @@ describe('workflows on the time-skipping test server', () => {
       });
       await breaker.signal(breakerOutcomeSignal, { key: 'a', ok: false, probe: false });
       await breaker.signal(breakerOutcomeSignal, { key: 'a', ok: false, probe: false });
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).outcomes === 1);
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).outcomes === 1);
       assert.equal(
         (await breaker.query(breakerStateQuery)).state,
         'closed',
         'a repeated outcome counts once',
       );
       await breaker.signal(breakerOutcomeSignal, { key: 'b', ok: false, probe: false });
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).state === 'open');
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).state === 'open');
       await env.sleep('2 seconds');
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).state === 'half_open');
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).state === 'half_open');
       await breaker.signal(breakerOutcomeSignal, { key: 'probe-1', ok: false, probe: true });
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).state === 'open');
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).state === 'open');
       const s = await breaker.query(breakerStateQuery);
       assert.equal(s.opened, 2);
       await breaker.terminate();
@@ -264,7 +265,7 @@ describe('workflows on the time-skipping test server', () => {
           ),
         );
       }
-      await waitFor(async () => (await breaker.query(breakerStateQuery)).outcomes === total, 60_000);
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).outcomes === total, 60_000);
       const described = await env.client.workflow.getHandle('endpoint:ep_busy').describe();
       assert.notEqual(described.runId, breaker.firstExecutionRunId, 'it continued as new');
       assert.ok(described.historyLength < 2500, `history stays short: ${described.historyLength}`);
@@ -274,11 +275,3 @@ describe('workflows on the time-skipping test server', () => {
     });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
