@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startPlatform } from './platform.js';
+import { startPlatform, type Platform } from './platform.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { MissingBinaryError } from './temporal/binaries.js';
 
@@ -16,19 +16,27 @@ async function main(): Promise<void> {
     adminToken: config.adminToken,
     bootstrapApiKey: config.bootstrapApiKey,
   });
-  const platform = await startPlatform({ config: { ...config, ...secrets }, log });
-
-  let stopping = false;
+  // Handlers go in before anything starts: a Ctrl-C during start-up stops what has started.
+  const run: { platform?: Platform; stopRequested?: string } = {};
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (run.stopRequested) return;
+    run.stopRequested = signal;
+    if (!run.platform) return; // still starting: stopped as soon as start-up returns
     process.stderr.write(`\nhookline: ${signal} received, stopping…\n`);
-    await platform.stop();
+    await run.platform.stop();
     process.stderr.write('hookline: stopped\n');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const platform = await startPlatform({ config: { ...config, ...secrets }, log });
+  run.platform = platform;
+  if (run.stopRequested) {
+    const signal = run.stopRequested;
+    run.stopRequested = undefined;
+    return shutdown(signal);
+  }
 
   const lines = [
     '',
