@@ -3,12 +3,13 @@ import type { Dispatcher } from 'undici';
 import { resolveCircuitConfig, type CircuitConfig } from '../src/domain/circuit.js';
 import { deliveryWorkflowId, endpointWorkflowId } from '../src/domain/ids.js';
 import { resolveRetryConfig, type RetryConfig } from '../src/domain/retry.js';
+import { matchesFilter } from '../src/domain/filters.js';
 import { subscribes } from '../src/domain/routing.js';
 import { getCircuit, publishCircuit, type CircuitMirror } from '../src/db/circuits.js';
 import { insertDeadLetter } from '../src/db/dead-letters.js';
 import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
-import { getEvent, setEventStatus } from '../src/db/events.js';
+import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js';
 import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
 import type { BreakerOutcome, EndpointWorkflowInput } from '../workflows/definitions.js';
@@ -56,6 +57,16 @@ const notSent = (errorMessage: string): HttpAttempt => ({
   retryAfterMs: null,
 });
 
+/** What filter paths address: `type`, `source`, `payload.…`, `tags`. */
+function filterSubject(event: StoredEvent) {
+  return {
+    type: event.type,
+    source: event.source,
+    payload: JSON.parse(event.body) as unknown,
+    tags: event.tags,
+  };
+}
+
 /** A breaker that has seen failures (or is not closed) hears about every outcome; a clean one, only failures. */
 function breakerNeedsToHear(
   outcome: HttpAttempt['outcome'],
@@ -95,8 +106,15 @@ export function createActivities({
   return {
     /** Endpoint ids of the application subscribed to the event's type. */
     async matchEndpoints(ref: EventRef): Promise<string[]> {
-      const endpoints = await listEnabledEndpoints(db, ref.applicationId);
-      const matched = endpoints.filter((e) => subscribes(e.events, ref.eventType)).map((e) => e.id);
+      const [endpoints, event] = await Promise.all([
+        listEnabledEndpoints(db, ref.applicationId),
+        getEvent(db, ref.eventId, ref.applicationId),
+      ]);
+      if (!event) throw new Error(`event ${ref.eventId} is not in the database`);
+      const subject = filterSubject(event);
+      const matched = endpoints
+        .filter((e) => subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject))
+        .map((e) => e.id);
       await setEventStatus(db, ref.eventId, 'routing', matched.length);
       return matched;
     },

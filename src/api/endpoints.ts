@@ -25,6 +25,7 @@ export function endpointView(e: Endpoint, withSecret = false) {
     timeout: e.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retryConfig: resolveRetryConfig(e.retryConfig),
     circuitBreaker: resolveCircuitConfig(e.circuitBreaker),
+    filters: e.filters,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
@@ -51,6 +52,7 @@ export function endpointRoutes(db: Db, temporal: Client): Router {
       timeoutMs: body.timeout ?? null,
       retryConfig: body.retryConfig ?? null,
       circuitBreaker: body.circuitBreaker ?? null,
+      filters: body.filters ?? null,
       enabled: body.enabled,
     });
     res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));

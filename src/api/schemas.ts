@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
+import { filterProblems, type FilterGroup } from '../domain/filters.js';
 import { RETRY_BOUNDS } from '../domain/retry.js';
 import { isValidEventPattern, isValidEventType } from '../domain/routing.js';
 
@@ -56,6 +57,17 @@ export const circuitBreakerSchema = z
   })
   .strict();
 
+/**
+ * Filters are checked by one function that reports shape and meaning together (value types,
+ * regex safety, depth), so a bad filter gets every problem listed at once.
+ */
+export const filtersSchema = z
+  .unknown()
+  .superRefine((filter, ctx) => {
+    for (const [path, message] of filterProblems(filter)) ctx.addIssue({ code: 'custom', path, message });
+  })
+  .transform((filter) => filter as FilterGroup);
+
 export const createEndpointSchema = z.object({
   name: z.string().trim().min(1).max(200),
   url: httpUrl,
@@ -80,6 +92,7 @@ export const createEndpointSchema = z.object({
     .default({}),
   timeout: z.number().int().min(1000).max(60_000).optional(),
   retryConfig: retryConfigSchema.optional(),
+  filters: filtersSchema.optional(),
   circuitBreaker: circuitBreakerSchema.optional(),
   enabled: z.boolean().default(true),
 });

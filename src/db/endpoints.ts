@@ -1,4 +1,5 @@
 import type { CircuitConfig } from '../domain/circuit.js';
+import type { FilterGroup } from '../domain/filters.js';
 import type { RetryConfigInput } from '../domain/retry.js';
 import type { Db } from './pool.js';
 
@@ -14,20 +15,14 @@ export interface Endpoint {
   timeoutMs: number | null;
   retryConfig: RetryConfigInput | null;
   circuitBreaker: Partial<CircuitConfig> | null;
+  filters: FilterGroup | null;
   enabled: boolean;
   disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewEndpoint = Pick<
-  Endpoint,
-  'id' | 'applicationId' | 'name' | 'url' | 'events' | 'headers' | 'secret' | 'signatureHeader' | 'enabled'
-> & {
-  timeoutMs?: number | null;
-  retryConfig?: RetryConfigInput | null;
-  circuitBreaker?: Partial<CircuitConfig> | null;
-};
+export type NewEndpoint = Omit<Endpoint, 'createdAt' | 'updatedAt' | 'disabledReason'>;
 
 interface EndpointRow {
   id: string;
@@ -41,6 +36,7 @@ interface EndpointRow {
   timeout_ms: number | null;
   retry_config: RetryConfigInput | null;
   circuit_breaker: Partial<CircuitConfig> | null;
+  filters: FilterGroup | null;
   enabled: boolean;
   disabled_reason: string | null;
   created_at: Date;
@@ -59,6 +55,7 @@ const fromRow = (r: EndpointRow): Endpoint => ({
   timeoutMs: r.timeout_ms,
   retryConfig: r.retry_config,
   circuitBreaker: r.circuit_breaker,
+  filters: r.filters,
   enabled: r.enabled,
   disabledReason: r.disabled_reason,
   createdAt: r.created_at,
@@ -68,8 +65,8 @@ const fromRow = (r: EndpointRow): Endpoint => ({
 export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> {
   const { rows } = await db.query<EndpointRow>(
     `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header,
-       timeout_ms, enabled, retry_config, circuit_breaker)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+       timeout_ms, enabled, retry_config, circuit_breaker, filters)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
     [
       e.id,
       e.applicationId,
@@ -83,6 +80,7 @@ export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> 
       e.enabled,
       e.retryConfig ? JSON.stringify(e.retryConfig) : null,
       e.circuitBreaker ? JSON.stringify(e.circuitBreaker) : null,
+      e.filters ? JSON.stringify(e.filters) : null,
     ],
   );
   return fromRow(rows[0]!);

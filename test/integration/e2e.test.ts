@@ -101,6 +101,75 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     assert.equal(receiver.to('/other').length, 0, 'the non-matching endpoint got nothing');
   });
 
+  it("takes the guide's own requests unchanged and applies its amount filter", async () => {
+    // The guide's curl, verbatim except for the receiver URL.
+    const registered = await api(stack, 'POST', '/api/endpoints', {
+      name: 'Order Processing Webhook',
+      url: `${receiver.url}/webhooks/orders`,
+      events: ['order.created', 'order.updated', 'order.cancelled'],
+      headers: { Authorization: 'Bearer your-app-token', 'X-App-ID': 'your-app-id' },
+      retryConfig: { maxAttempts: 5, strategy: 'exponential', baseDelay: 1000, maxDelay: 30000 },
+      security: { secret: 'webhook-secret-key', signatureHeader: 'X-Signature' },
+      filters: { conditions: [{ field: 'payload.order.amount', operator: 'gt', value: 100 }] },
+    });
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    // The guide's fetch body, verbatim.
+    const guideEvent = (amount: number) => ({
+      type: 'order.created',
+      source: 'ecommerce-app',
+      payload: {
+        order: {
+          id: 'ORD-12345',
+          customerId: 'CUST-67890',
+          amount,
+          currency: 'USD',
+          items: [{ productId: 'PROD-111', quantity: 2, price: 149.99 }],
+          shippingAddress: { street: '123 Main St', city: 'Seoul', country: 'KR' },
+        },
+        timestamp: new Date().toISOString(),
+        metadata: { userId: 'USER-456', sessionId: 'SESS-789' },
+      },
+      options: { priority: 'high', delay: 0, tags: ['urgent', 'payment-processed'] },
+    });
+    const small = await api(stack, 'POST', '/api/events', guideEvent(50));
+    const big = await api(stack, 'POST', '/api/events', guideEvent(299.99));
+    assert.equal(small.status, 202);
+    assert.equal(big.status, 202);
+    const [got] = await receiver.waitFor(1, { path: '/webhooks/orders' });
+    assert.equal(got!.headers['x-hookline-event-id'], big.body.eventId);
+    assert.equal(JSON.parse(got!.body).order.amount, 299.99);
+    assert.equal(
+      await verifyBodySignature('webhook-secret-key', String(got!.headers['x-signature']), got!.body),
+      true,
+    );
+    await stack.platform.temporal.workflow.getHandle(small.body.workflowId).result();
+    assert.equal(receiver.to('/webhooks/orders').length, 1, 'the 50.00 order did not pass the filter');
+  });
+
+  it('refuses an endpoint whose filter cannot be evaluated safely, listing each problem', async () => {
+    const r = await api(stack, 'POST', '/api/endpoints', {
+      name: 'bad filter',
+      url: `${receiver.url}/never`,
+      events: ['*'],
+      filters: {
+        logic: 'XOR',
+        conditions: [
+          { field: 'payload.id', operator: 'regex', value: '(a)\\1' },
+          { field: 'payload.id', operator: 'like', value: 'x' },
+          { field: 'payload.tier', operator: 'in', value: 'gold' },
+        ],
+      },
+    });
+    assert.equal(r.status, 400);
+    const fields = r.body.errors.map((e: { field: string }) => e.field).sort();
+    assert.deepEqual(fields, [
+      'filters.conditions.0.value',
+      'filters.conditions.1.operator',
+      'filters.conditions.2.value',
+      'filters.logic',
+    ]);
+  });
+
   it('answers 401 without a key or with a wrong one', async () => {
     const none = await api(stack, 'POST', '/api/events', { type: 'a.b', payload: {} }, { authorization: '' });
     assert.equal(none.status, 401);

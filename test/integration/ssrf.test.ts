@@ -32,6 +32,7 @@ const endpointAt = (url: string): Endpoint => ({
   timeoutMs: 2000,
   retryConfig: null,
   circuitBreaker: null,
+  filters: null,
   enabled: true,
   disabledReason: null,
   createdAt: new Date(),
