@@ -57,7 +57,11 @@ export function buildRequestHeaders(
       eventType: event.type,
       timestampSeconds: Math.floor(nowMs / 1000),
       body: event.body,
-      secrets: [endpoint.secret],
+      // During a rotation the previous secrets sign too, until they expire.
+      secrets: [
+        endpoint.secret,
+        ...endpoint.previousSecrets.filter((p) => p.expiresAt > nowMs).map((p) => p.secret),
+      ],
       signatureHeader: endpoint.signatureHeader,
     }),
   };

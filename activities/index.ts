@@ -57,6 +57,8 @@ const notSent = (errorMessage: string): HttpAttempt => ({
   retryAfterMs: null,
 });
 
+const withoutRecord = ({ responseBody: _b, responseHeaders: _h, ...rest }: HttpAttempt) => rest;
+
 /** What filter paths address: `type`, `source`, `payload.…`, `tags`. */
 function filterSubject(event: StoredEvent) {
   return {
@@ -110,7 +112,7 @@ export function createActivities({
         listEnabledEndpoints(db, ref.applicationId),
         getEvent(db, ref.eventId, ref.applicationId),
       ]);
-      if (!event) throw new Error(`event ${ref.eventId} is not in the database`);
+      if (!event) return []; // its application was deleted meanwhile
       const subject = filterSubject(event);
       const matched = endpoints
         .filter((e) => subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject))
@@ -136,7 +138,9 @@ export function createActivities({
         getEndpoint(db, ref.applicationId, ref.endpointId),
         getCircuit(db, ref.endpointId),
       ]);
-      if (!event) throw new Error(`event ${ref.eventId} is not in the database`);
+      const retry = resolveRetryConfig(endpoint?.retryConfig);
+      // Its application was deleted meanwhile (the cascade removed the event): nothing to send.
+      if (!event) return { ...withoutRecord(notSent('the event no longer exists')), attempt, retry };
       await ensureDelivery(db, {
         id: deliveryId,
         eventId: ref.eventId,
@@ -144,7 +148,6 @@ export function createActivities({
         endpointId: ref.endpointId,
         run,
       });
-      const retry = resolveRetryConfig(endpoint?.retryConfig);
 
       if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
         await setDeliveryStatus(db, deliveryId, run, 'waiting_circuit');
@@ -197,8 +200,7 @@ export function createActivities({
           });
         }
       }
-      const { responseBody: _b, responseHeaders: _h, ...result } = http;
-      return { ...result, attempt, retry };
+      return { ...withoutRecord(http), attempt, retry };
     },
 
     /** Stores the delivery as a dead letter: attempts exhausted or a failure that is not retried. */

@@ -117,6 +117,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         db,
         temporal,
         taskQueue: config.temporalTaskQueue,
+        adminToken: config.adminToken,
         logError: (err) => log.error({ err }, 'request failed'),
       });
       const server: Server = createServer(app);

@@ -91,6 +91,8 @@ export interface BreakerState {
 }
 
 export const breakerOutcomeSignal = defineSignal<[BreakerOutcome]>('endpointWorkflow.outcome');
+/** The endpoint was deleted or disabled: release every waiter and end. */
+export const breakerRetireSignal = defineSignal('endpointWorkflow.retire');
 export const circuitWaitSignal = defineSignal<[{ workflowId: string }]>('endpointWorkflow.wait');
 export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string; config: CircuitConfig }>(
   'endpointWorkflow.state',

@@ -10,6 +10,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import {
   breakerOutcomeSignal,
+  breakerRetireSignal,
   breakerStateQuery,
   circuitPermitSignal,
   circuitWaitSignal,
@@ -97,6 +98,15 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
     else change();
   });
 
+  let retired = false;
+  setHandler(breakerRetireSignal, () => {
+    retired = true;
+    // Waiters go ahead as probes: their next attempt sees the deleted or disabled endpoint and
+    // ends as a dead letter (replayable once the endpoint is enabled again).
+    for (const workflowId of s.waiters.splice(0)) toRelease.push({ workflowId, permit: 'probe' });
+    close();
+  });
+
   setHandler(circuitWaitSignal, ({ workflowId }) => {
     if (s.state === 'closed') toRelease.push({ workflowId, permit: 'go' });
     else if (!s.waiters.includes(workflowId) && s.probe?.workflowId !== workflowId)
@@ -138,6 +148,11 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
       );
     }
 
+    if (retired) {
+      await condition(allHandlersFinished);
+      return;
+    }
+
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY) {
       await condition(allHandlersFinished);
@@ -152,7 +167,10 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
           : null;
     const seen = s.seq;
     const woken = () =>
-      s.seq !== seen || toRelease.length > 0 || (s.state === 'half_open' && !s.probe && s.waiters.length > 0);
+      retired ||
+      s.seq !== seen ||
+      toRelease.length > 0 ||
+      (s.state === 'half_open' && !s.probe && s.waiters.length > 0);
     if (deadline === null) await condition(woken);
     else await condition(woken, Math.max(1, deadline - Date.now()));
   }

@@ -1,6 +1,7 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
+import { adminRoutes, requireAdminToken } from './admin.js';
 import { requireApiKey } from './auth.js';
 import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -12,8 +13,19 @@ export interface AppDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  adminToken: string | undefined;
   logError: (err: unknown) => void;
 }
+
+/** A request with a body must send JSON; an empty body (e.g. a replay POST) needs no type. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !req.is('json')) {
+    return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
+  }
+  next();
+};
 
 /** The HTTP API, without `listen`, so tests run it on port 0. */
 export function createApp(deps: AppDeps): Express {
@@ -29,6 +41,13 @@ export function createApp(deps: AppDeps): Express {
     const healthy = database === 'ok';
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'degraded', database });
   });
+
+  const admin = express.Router();
+  admin.use(requireAdminToken(deps.adminToken));
+  admin.use(requireJsonBody);
+  admin.use(express.json({ limit: '64kb' }));
+  admin.use(adminRoutes(deps.db));
+  app.use('/api/admin', admin);
 
   const api = express.Router();
   api.use(requireApiKey(deps.db));

@@ -1,19 +1,33 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { getCircuit } from '../db/circuits.js';
-import { endpointWorkflowId } from '../domain/ids.js';
-import { breakerStateQuery } from '../../workflows/definitions.js';
-import { insertEndpoint, getEndpoint, listEndpoints, type Endpoint } from '../db/endpoints.js';
+import {
+  deleteEndpoint,
+  endpointStats,
+  getEndpoint,
+  insertEndpoint,
+  listEndpoints,
+  rotateSecret,
+  updateEndpoint,
+  type Endpoint,
+} from '../db/endpoints.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
 import { resolveCircuitConfig } from '../domain/circuit.js';
+import { endpointWorkflowId } from '../domain/ids.js';
 import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
 import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
+import { breakerRetireSignal, breakerStateQuery } from '../../workflows/definitions.js';
 import { notFound, validationProblem } from './problem.js';
-import { createEndpointSchema } from './schemas.js';
+import {
+  createEndpointSchema,
+  pageQuerySchema,
+  rotateSecretSchema,
+  updateEndpointSchema,
+} from './schemas.js';
 
-/** The endpoint as the API shows it; the secret only when `withSecret` (creation). */
+/** The endpoint as the API shows it; the secret only when `withSecret` (creation, rotation). */
 export function endpointView(e: Endpoint, withSecret = false) {
   return {
     id: e.id,
@@ -21,7 +35,11 @@ export function endpointView(e: Endpoint, withSecret = false) {
     url: e.url,
     events: e.events,
     headers: e.headers,
-    security: { signatureHeader: e.signatureHeader, ...(withSecret ? { secret: e.secret } : {}) },
+    security: {
+      signatureHeader: e.signatureHeader,
+      ...(withSecret ? { secret: e.secret } : {}),
+      previousSecretsExpireAt: e.previousSecrets.map((p) => new Date(p.expiresAt).toISOString()),
+    },
     timeout: e.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retryConfig: resolveRetryConfig(e.retryConfig),
     circuitBreaker: resolveCircuitConfig(e.circuitBreaker),
@@ -36,6 +54,21 @@ export function endpointView(e: Endpoint, withSecret = false) {
 export function endpointRoutes(db: Db, temporal: Client): Router {
   const router = Router();
 
+  /** Deleting or disabling an endpoint retires its breaker, which lets waiting deliveries end. */
+  const retireBreaker = (endpointId: string) =>
+    temporal.workflow
+      .getHandle(endpointWorkflowId(endpointId))
+      .signal(breakerRetireSignal)
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
+
+  const load = async (applicationId: string, id: string) => {
+    const endpoint = await getEndpoint(db, applicationId, id);
+    if (!endpoint) throw notFound('endpoint');
+    return endpoint;
+  };
+
   router.post('/', async (req, res) => {
     const parsed = createEndpointSchema.safeParse(req.body);
     if (!parsed.success) throw validationProblem(parsed.error);
@@ -46,33 +79,91 @@ export function endpointRoutes(db: Db, temporal: Client): Router {
       name: body.name,
       url: body.url,
       events: [...new Set(body.events)],
-      headers: body.headers,
-      secret: body.security.secret ?? generateSecret(),
-      signatureHeader: body.security.signatureHeader ?? null,
+      headers: body.headers ?? {},
+      secret: body.security?.secret ?? generateSecret(),
+      signatureHeader: body.security?.signatureHeader ?? null,
       timeoutMs: body.timeout ?? null,
       retryConfig: body.retryConfig ?? null,
       circuitBreaker: body.circuitBreaker ?? null,
       filters: body.filters ?? null,
-      enabled: body.enabled,
+      enabled: body.enabled ?? true,
     });
     res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
   });
 
   router.get('/', async (req, res) => {
-    const endpoints = await listEndpoints(db, req.applicationId);
-    res.json({ data: endpoints.map((e) => endpointView(e)) });
+    const parsed = pageQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { limit, cursor } = parsed.data;
+    const rows = await listEndpoints(db, req.applicationId, { limit: limit + 1, cursor });
+    const page = rows.slice(0, limit);
+    res.json({
+      data: page.map((e) => endpointView(e)),
+      nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+    });
   });
 
   router.get('/:id', async (req, res) => {
-    const endpoint = await getEndpoint(db, req.applicationId, req.params.id);
-    if (!endpoint) throw notFound('endpoint');
-    res.json(endpointView(endpoint));
+    res.json(endpointView(await load(req.applicationId, req.params.id)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    const parsed = updateEndpointSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const b = parsed.data;
+    const before = await load(req.applicationId, req.params.id);
+    const updated = await updateEndpoint(db, req.applicationId, req.params.id, {
+      name: b.name,
+      url: b.url,
+      events: b.events && [...new Set(b.events)],
+      headers: b.headers,
+      signatureHeader: b.security?.signatureHeader,
+      timeoutMs: b.timeout,
+      retryConfig: b.retryConfig,
+      circuitBreaker: b.circuitBreaker,
+      filters: b.filters,
+      enabled: b.enabled,
+    });
+    if (!updated) throw notFound('endpoint');
+    if (before.enabled && !updated.enabled) await retireBreaker(updated.id);
+    res.json(endpointView(updated));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    if (!(await deleteEndpoint(db, req.applicationId, req.params.id))) throw notFound('endpoint');
+    await retireBreaker(req.params.id);
+    res.status(204).end();
+  });
+
+  /** A new current secret (given or generated); the old one keeps signing for `gracePeriod` seconds. */
+  router.post('/:id/secret/rotate', async (req, res) => {
+    const parsed = rotateSecretSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationProblem(parsed.error);
+    await load(req.applicationId, req.params.id);
+    const rotated = await rotateSecret(
+      db,
+      req.applicationId,
+      req.params.id,
+      parsed.data.secret ?? generateSecret(),
+      parsed.data.gracePeriod * 1000,
+    );
+    if (!rotated) throw notFound('endpoint');
+    res.json(endpointView(rotated, true));
+  });
+
+  router.get('/:id/stats', async (req, res) => {
+    const endpoint = await load(req.applicationId, req.params.id);
+    const stats = await endpointStats(db, endpoint.id);
+    res.json({
+      endpointId: endpoint.id,
+      ...stats,
+      lastActivityAt: stats.lastActivityAt?.toISOString() ?? null,
+    });
   });
 
   /** The breaker's state, asked of its workflow (the only writer); closed if it never started. */
   router.get('/:id/circuit', async (req, res) => {
-    const endpoint = await getEndpoint(db, req.applicationId, req.params.id);
-    if (!endpoint) throw notFound('endpoint');
+    const endpoint = await load(req.applicationId, req.params.id);
     const config = resolveCircuitConfig(endpoint.circuitBreaker);
     try {
       const s = await temporal.workflow.getHandle(endpointWorkflowId(endpoint.id)).query(breakerStateQuery);

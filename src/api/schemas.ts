@@ -68,7 +68,45 @@ export const filtersSchema = z
   })
   .transform((filter) => filter as FilterGroup);
 
-export const createEndpointSchema = z.object({
+/** Headers Hookline sets itself; an endpoint's custom headers may not override them. */
+export const RESERVED_HEADERS = [
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'host',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+];
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const headersSchema = z.record(z.string(), z.string().max(4096)).superRefine((headers, ctx) => {
+  const names = Object.keys(headers);
+  if (names.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 headers' });
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
+    else if (RESERVED_HEADERS.includes(lower) || lower.startsWith('x-hookline-')) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'is set by Hookline and cannot be overridden' });
+    }
+    if (/[\r\n\0]/.test(headers[name]!)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'must not contain line breaks' });
+    }
+  }
+});
+
+const signatureHeaderSchema = z
+  .string()
+  .regex(HEADER_NAME, 'must be an HTTP header name')
+  .max(100)
+  .refine((h) => !RESERVED_HEADERS.includes(h.toLowerCase()), 'cannot be a header Hookline sets');
+
+/** Every endpoint field, none defaulted: a PATCH is this schema with everything optional. */
+const endpointFields = {
   name: z.string().trim().min(1).max(200),
   url: httpUrl,
   events: z
@@ -79,22 +117,92 @@ export const createEndpointSchema = z.object({
     )
     .min(1)
     .max(100),
-  headers: z.record(z.string(), z.string().max(4096)).default({}),
+  headers: headersSchema,
   security: z
     .object({
       secret: z.string().min(8).max(200).optional(),
-      signatureHeader: z
-        .string()
-        .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
-        .max(100)
-        .optional(),
+      signatureHeader: signatureHeaderSchema.optional(),
     })
-    .default({}),
-  timeout: z.number().int().min(1000).max(60_000).optional(),
-  retryConfig: retryConfigSchema.optional(),
-  filters: filtersSchema.optional(),
-  circuitBreaker: circuitBreakerSchema.optional(),
-  enabled: z.boolean().default(true),
+    .strict(),
+  timeout: z.number().int().min(1000).max(60_000),
+  retryConfig: retryConfigSchema,
+  circuitBreaker: circuitBreakerSchema,
+  filters: filtersSchema,
+  enabled: z.boolean(),
+};
+
+/** A custom signature header must not also be sent as a custom header. */
+function signatureHeaderNotInHeaders(
+  body: {
+    headers?: Record<string, string> | undefined;
+    security?: { signatureHeader?: string | undefined } | undefined;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const sig = body.security?.signatureHeader?.toLowerCase();
+  if (!sig) return; // the default, X-Hookline-Signature, is reserved with every X-Hookline-* header
+  for (const name of Object.keys(body.headers ?? {})) {
+    if (name.toLowerCase() === sig) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', name],
+        message: 'is the signature header and cannot be overridden',
+      });
+    }
+  }
+}
+
+export const createEndpointSchema = z
+  .object({
+    ...endpointFields,
+    headers: endpointFields.headers.optional(),
+    security: endpointFields.security.optional(),
+    timeout: endpointFields.timeout.optional(),
+    retryConfig: endpointFields.retryConfig.optional(),
+    circuitBreaker: endpointFields.circuitBreaker.optional(),
+    filters: endpointFields.filters.optional(),
+    enabled: endpointFields.enabled.optional(),
+  })
+  .strict()
+  .superRefine(signatureHeaderNotInHeaders);
+
+export const updateEndpointSchema = z
+  .object({
+    name: endpointFields.name.optional(),
+    url: endpointFields.url.optional(),
+    events: endpointFields.events.optional(),
+    headers: endpointFields.headers.optional(),
+    security: z.object({ signatureHeader: signatureHeaderSchema.nullable().optional() }).strict().optional(),
+    timeout: endpointFields.timeout.nullable().optional(),
+    retryConfig: endpointFields.retryConfig.nullable().optional(),
+    circuitBreaker: endpointFields.circuitBreaker.nullable().optional(),
+    filters: endpointFields.filters.nullable().optional(),
+    enabled: endpointFields.enabled.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) =>
+    signatureHeaderNotInHeaders(
+      { headers: b.headers, security: { signatureHeader: b.security?.signatureHeader ?? undefined } },
+      ctx,
+    ),
+  );
+
+export const rotateSecretSchema = z
+  .object({
+    secret: z.string().min(8).max(200).optional(),
+    /** Seconds the old secret keeps signing; 0 drops it at once. */
+    gracePeriod: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(24 * 3600),
+  })
+  .strict();
+
+export const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(100).optional(),
 });
 
 export const createEventSchema = z.object({

@@ -37,3 +37,91 @@ export async function applicationForKey(db: Db, key: string): Promise<string | u
   );
   return rows[0]?.application_id;
 }
+
+export interface Application {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export async function createApplication(db: Db, id: string, name: string): Promise<Application> {
+  const { rows } = await db.query<{ id: string; name: string; created_at: Date }>(
+    'INSERT INTO applications (id, name) VALUES ($1, $2) RETURNING *',
+    [id, name],
+  );
+  const r = rows[0]!;
+  return { id: r.id, name: r.name, createdAt: r.created_at };
+}
+
+export async function listApplications(db: Db): Promise<Application[]> {
+  const { rows } = await db.query<{ id: string; name: string; created_at: Date }>(
+    'SELECT * FROM applications ORDER BY created_at, id',
+  );
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+}
+
+/** Deletes the application and, by cascade, its keys, endpoints, events and delivery records. */
+export async function deleteApplication(db: Db, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM applications WHERE id = $1', [id]);
+  return rowCount === 1;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Stores only the key's hash; the caller shows the key once. */
+export async function createApiKey(
+  db: Db,
+  applicationId: string,
+  id: string,
+  name: string,
+  key: string,
+): Promise<ApiKeyInfo> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    key_prefix: string;
+    created_at: Date;
+    revoked_at: Date | null;
+  }>(
+    `INSERT INTO api_keys (id, application_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+    [id, applicationId, name, hashApiKey(key), key.slice(0, 6)],
+  );
+  const r = rows[0]!;
+  return { id: r.id, name: r.name, prefix: r.key_prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+export async function listApiKeys(db: Db, applicationId: string): Promise<ApiKeyInfo[]> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    key_prefix: string;
+    created_at: Date;
+    revoked_at: Date | null;
+  }>('SELECT * FROM api_keys WHERE application_id = $1 ORDER BY created_at, id', [applicationId]);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    prefix: r.key_prefix,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  }));
+}
+
+export async function revokeApiKey(db: Db, applicationId: string, keyId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND application_id = $2',
+    [keyId, applicationId],
+  );
+  return rowCount === 1;
+}
+
+export async function applicationExists(db: Db, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM applications WHERE id = $1', [id]);
+  return rowCount === 1;
+}

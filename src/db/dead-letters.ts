@@ -56,7 +56,9 @@ export async function insertDeadLetter(
   await db.query(
     `INSERT INTO dead_letters (id, application_id, delivery_id, event_id, endpoint_id, run, attempts, reason,
        last_status_code, last_error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (delivery_id, run) DO NOTHING`,
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+     WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $3) -- gone with its application: nothing to keep
+     ON CONFLICT (delivery_id, run) DO NOTHING`,
     [
       d.id,
       d.applicationId,

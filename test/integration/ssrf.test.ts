@@ -28,6 +28,7 @@ const endpointAt = (url: string): Endpoint => ({
   events: ['*'],
   headers: {},
   secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  previousSecrets: [],
   signatureHeader: null,
   timeoutMs: 2000,
   retryConfig: null,

@@ -1,0 +1,89 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import {
+  applicationExists,
+  createApiKey,
+  createApplication,
+  deleteApplication,
+  generateApiKey,
+  listApiKeys,
+  listApplications,
+  revokeApiKey,
+  type ApiKeyInfo,
+} from '../db/applications.js';
+import { newId } from '../db/ids.js';
+import type { Db } from '../db/pool.js';
+import { bearerToken } from './auth.js';
+import { HttpProblem, notFound, validationProblem } from './problem.js';
+
+export const createApplicationSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const createApiKeySchema = z
+  .object({ name: z.string().trim().min(1).max(200).default('api key') })
+  .strict();
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** `/api/admin/*` needs the admin token; compared in constant time. */
+export function requireAdminToken(adminToken: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    const given = bearerToken(req.headers.authorization);
+    if (!adminToken || !given || !timingSafeEqual(digest(given), digest(adminToken))) {
+      return next(
+        new HttpProblem(401, 'Unauthorized', 'the admin API needs Authorization: Bearer <admin token>'),
+      );
+    }
+    next();
+  };
+}
+
+const keyView = (k: ApiKeyInfo) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  createdAt: k.createdAt.toISOString(),
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+});
+
+export function adminRoutes(db: Db): Router {
+  const router = Router();
+
+  router.post('/applications', async (req, res) => {
+    const parsed = createApplicationSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const app = await createApplication(db, newId('app'), parsed.data.name);
+    res.status(201).json({ id: app.id, name: app.name, createdAt: app.createdAt.toISOString() });
+  });
+
+  router.get('/applications', async (_req, res) => {
+    const apps = await listApplications(db);
+    res.json({ data: apps.map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() })) });
+  });
+
+  router.delete('/applications/:id', async (req, res) => {
+    if (!(await deleteApplication(db, req.params.id))) throw notFound('application');
+    res.status(204).end();
+  });
+
+  /** The key is in this response only; Hookline keeps its SHA-256 hash. */
+  router.post('/applications/:id/keys', async (req, res) => {
+    if (!(await applicationExists(db, req.params.id))) throw notFound('application');
+    const parsed = createApiKeySchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const key = generateApiKey();
+    const info = await createApiKey(db, req.params.id, newId('key'), parsed.data.name, key);
+    res.status(201).json({ ...keyView(info), key });
+  });
+
+  router.get('/applications/:id/keys', async (req, res) => {
+    if (!(await applicationExists(db, req.params.id))) throw notFound('application');
+    res.json({ data: (await listApiKeys(db, req.params.id)).map(keyView) });
+  });
+
+  router.delete('/applications/:id/keys/:keyId', async (req, res) => {
+    if (!(await revokeApiKey(db, req.params.id, req.params.keyId))) throw notFound('API key');
+    res.status(204).end();
+  });
+
+  return router;
+}
