@@ -7,7 +7,7 @@ import { matchesFilter } from '../src/domain/filters.js';
 import { subscribes } from '../src/domain/routing.js';
 import { getCircuit, publishCircuit, type CircuitMirror } from '../src/db/circuits.js';
 import { insertDeadLetter } from '../src/db/dead-letters.js';
-import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
+import { claimNextRun, ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
 import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js';
 import { newId } from '../src/db/ids.js';
@@ -28,6 +28,8 @@ export interface EventRef {
   eventId: string;
   applicationId: string;
   eventType: string;
+  /** A replay of the event: every matched delivery starts a new run with fresh attempts. */
+  replay?: boolean;
 }
 
 export interface DeliveryRef {
@@ -201,6 +203,20 @@ export function createActivities({
         }
       }
       return { ...withoutRecord(http), attempt, retry };
+    },
+
+    /** The run number of each delivery of a replayed event (0 for an endpoint it never had). */
+    async claimReplayRuns(ref: EventRef, endpointIds: string[]): Promise<Record<string, number>> {
+      const runs: Record<string, number> = {};
+      for (const endpointId of endpointIds) {
+        runs[endpointId] = await claimNextRun(db, {
+          id: deliveryWorkflowId(ref.eventId, endpointId),
+          applicationId: ref.applicationId,
+          eventId: ref.eventId,
+          endpointId,
+        });
+      }
+      return runs;
     },
 
     /** Stores the delivery as a dead letter: attempts exhausted or a failure that is not retried. */

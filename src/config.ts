@@ -16,6 +16,11 @@ export interface Config {
   bootstrapApiKey: string | undefined;
   allowPrivateNetworks: boolean;
   role: 'api' | 'worker' | 'all';
+  /** Worker slots: workflow tasks and activities (deliveries) run at once in one worker process. */
+  workflowTaskSlots: number;
+  activitySlots: number;
+  /** Requests a second per API key (0: no limit); bursts of twice that. */
+  rateLimit: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -57,6 +62,9 @@ const schema = z.object({
   ),
   HOOKLINE_ALLOW_PRIVATE_NETWORKS: bool(false),
   HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  HOOKLINE_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(1).max(1000).default(40),
+  HOOKLINE_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(5000).default(100),
+  HOOKLINE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
   HOOKLINE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -99,6 +107,9 @@ export function loadConfig(
     bootstrapApiKey: c.HOOKLINE_BOOTSTRAP_API_KEY,
     allowPrivateNetworks: c.HOOKLINE_ALLOW_PRIVATE_NETWORKS,
     role: c.HOOKLINE_ROLE,
+    rateLimit: c.HOOKLINE_RATE_LIMIT,
+    workflowTaskSlots: c.HOOKLINE_WORKFLOW_TASK_SLOTS,
+    activitySlots: c.HOOKLINE_ACTIVITY_SLOTS,
     logLevel: c.HOOKLINE_LOG_LEVEL,
   };
 }

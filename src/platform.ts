@@ -89,6 +89,8 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         address: temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
+        workflowTaskSlots: config.workflowTaskSlots,
+        activitySlots: config.activitySlots,
         activities: createActivities({
           db,
           dispatcher,
@@ -118,6 +120,9 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         temporal,
         taskQueue: config.temporalTaskQueue,
         adminToken: config.adminToken,
+        namespace: config.temporalNamespace,
+        temporalUiUrl,
+        rateLimit: config.rateLimit,
         logError: (err) => log.error({ err }, 'request failed'),
       });
       const server: Server = createServer(app);

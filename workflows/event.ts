@@ -4,7 +4,7 @@ import { deliveryWorkflowId } from '../src/domain/ids.js';
 import { fanoutQuery, isIndexed, searchAttributes, type FanoutResult } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
-const { matchEndpoints, recordEventOutcome } = proxyActivities<Activities>({
+const { matchEndpoints, recordEventOutcome, claimReplayRuns } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
@@ -15,6 +15,8 @@ export async function eventWorkflow(ref: EventRef): Promise<FanoutResult> {
   setHandler(fanoutQuery, () => fanout);
 
   const endpointIds = await matchEndpoints(ref);
+  // Only a replay has runs to claim, so the history of a first delivery is unchanged.
+  const runs = ref.replay && endpointIds.length ? await claimReplayRuns(ref, endpointIds) : {};
   fanout.matched = endpointIds.length;
   for (const id of endpointIds) fanout.endpoints[id] = 'pending';
 
@@ -24,7 +26,14 @@ export async function eventWorkflow(ref: EventRef): Promise<FanoutResult> {
       try {
         const result = await executeChild(deliveryWorkflow, {
           workflowId: deliveryWorkflowId(ref.eventId, endpointId),
-          args: [{ eventId: ref.eventId, applicationId: ref.applicationId, endpointId }],
+          args: [
+            {
+              eventId: ref.eventId,
+              applicationId: ref.applicationId,
+              endpointId,
+              ...(runs[endpointId] ? { run: runs[endpointId] } : {}),
+            },
+          ],
           ...(isIndexed()
             ? {
                 typedSearchAttributes: inherited.updateCopy([

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
 import { requireApiKey } from './auth.js';
+import { rateLimit } from './rate-limit.js';
 import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
@@ -14,6 +15,10 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   adminToken: string | undefined;
+  namespace: string;
+  /** Requests a second per API key; 0 turns the limit off. */
+  rateLimit: number;
+  temporalUiUrl?: string | undefined;
   logError: (err: unknown) => void;
 }
 
@@ -51,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use(requireApiKey(deps.db));
+  api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
   api.use((req, _res, next) => {
     if (
       ['POST', 'PUT', 'PATCH'].includes(req.method) &&
@@ -61,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
     }
     next();
   });
-  api.use(express.json({ limit: '1mb' }));
+  api.use(express.json({ limit: '10mb' }));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal));
   api.use('/dead-letters', deadLetterRoutes(deps));
   api.use('/deliveries', deliveryRoutes(deps.db));

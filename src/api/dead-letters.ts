@@ -1,11 +1,18 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import { claimReplay, getDeadLetter, listDeadLetters, type DeadLetter } from '../db/dead-letters.js';
+import { z } from 'zod';
+import {
+  claimReplay,
+  findDeadLetters,
+  getDeadLetter,
+  setReplayRun,
+  type DeadLetter,
+} from '../db/dead-letters.js';
+import { claimNextRun } from '../db/deliveries.js';
 import { getEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
-import { deliveryWorkflowId } from '../domain/ids.js';
-import { searchAttributes } from '../../workflows/definitions.js';
-import { HttpProblem, notFound } from './problem.js';
+import { startDeliveryWorkflow } from '../temporal/starts.js';
+import { HttpProblem, notFound, validationProblem } from './problem.js';
 
 const view = (d: DeadLetter) => ({
   id: d.id,
@@ -22,6 +29,24 @@ const view = (d: DeadLetter) => ({
   replayRun: d.replayRun,
 });
 
+const filterFields = {
+  endpointId: z.string().max(100).optional(),
+  eventType: z.string().max(200).optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+};
+
+export const deadLetterQuerySchema = z.object({
+  ...filterFields,
+  replayed: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** Bulk replay: every not-yet-replayed dead letter matching the filter, at most `limit`. */
+export const bulkReplaySchema = z
+  .object({ ...filterFields, limit: z.number().int().min(1).max(1000).default(1000) })
+  .strict();
+
 export function deadLetterRoutes({
   db,
   temporal,
@@ -33,36 +58,52 @@ export function deadLetterRoutes({
 }): Router {
   const router = Router();
 
+  /** Claims the dead letter once, starts a new run of its delivery with fresh attempts. */
+  async function replay(dead: DeadLetter): Promise<{ deliveryId: string; run: number } | undefined> {
+    const event = await getEvent(db, dead.eventId, dead.applicationId);
+    if (!event || !(await claimReplay(db, dead.id))) return undefined;
+    const run = await claimNextRun(db, {
+      id: dead.deliveryId,
+      applicationId: dead.applicationId,
+      eventId: dead.eventId,
+      endpointId: dead.endpointId,
+    });
+    await setReplayRun(db, dead.id, run);
+    await startDeliveryWorkflow(temporal, taskQueue, event, dead.endpointId, run, { replayOf: dead.id });
+    return { deliveryId: dead.deliveryId, run };
+  }
+
   router.get('/', async (req, res) => {
-    const endpointId = typeof req.query.endpointId === 'string' ? req.query.endpointId : undefined;
-    const rows = await listDeadLetters(db, req.applicationId, { endpointId });
+    const parsed = deadLetterQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { replayed, ...q } = parsed.data;
+    const rows = await findDeadLetters(db, req.applicationId, {
+      ...q,
+      ...(replayed ? { replayed: replayed === 'true' } : {}),
+    });
     res.json({ data: rows.map(view) });
   });
 
-  /** Delivers the dead letter's event to its endpoint again, with fresh attempts, as run n+1. */
+  router.post('/replay', async (req, res) => {
+    const parsed = bulkReplaySchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const matches = await findDeadLetters(db, req.applicationId, { ...parsed.data, replayed: false });
+    const started = [];
+    for (const dead of matches) {
+      const r = await replay(dead);
+      if (r) started.push({ deadLetterId: dead.id, ...r });
+    }
+    res.status(202).json({ replayed: started.length, deliveries: started });
+  });
+
   router.post('/:id/replay', async (req, res) => {
     const dead = await getDeadLetter(db, req.applicationId, req.params.id);
     if (!dead) throw notFound('dead letter');
-    const event = await getEvent(db, dead.eventId, req.applicationId);
-    if (!event) throw notFound('event');
-    const run = await claimReplay(db, dead.id);
-    if (run === undefined)
-      throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
-    const workflowId = deliveryWorkflowId(dead.eventId, dead.endpointId);
-    await temporal.workflow.start('deliveryWorkflow', {
-      workflowId,
-      taskQueue,
-      args: [{ eventId: dead.eventId, applicationId: req.applicationId, endpointId: dead.endpointId, run }],
-      typedSearchAttributes: [
-        { key: searchAttributes.applicationId, value: req.applicationId },
-        { key: searchAttributes.eventType, value: event.type },
-        { key: searchAttributes.eventId, value: event.id },
-        { key: searchAttributes.endpointId, value: dead.endpointId },
-        { key: searchAttributes.deliveryStatus, value: 'pending' },
-      ],
-      memo: { eventId: event.id, endpointId: dead.endpointId, eventType: event.type, replayOf: dead.id, run },
-    });
-    res.status(202).json({ deadLetterId: dead.id, deliveryId: workflowId, run, workflowId });
+    const r = await replay(dead);
+    if (!r) throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
+    res
+      .status(202)
+      .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });
   });
 
   return router;

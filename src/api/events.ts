@@ -1,89 +1,236 @@
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import { listDeliveriesOfEvent } from '../db/deliveries.js';
-import { getEvent, insertEvent, setEventStatus } from '../db/events.js';
+import {
+  getEvent,
+  insertEvent,
+  listEvents,
+  markReplayed,
+  setEventStatus,
+  type StoredEvent,
+} from '../db/events.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
-import { searchAttributes } from '../../workflows/definitions.js';
-import { HttpProblem, notFound, validationProblem } from './problem.js';
+import { startEventWorkflow } from '../temporal/starts.js';
+import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
+
+/** One event's payload, serialised, may be this large; larger answers 413. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+/** Events in one batch request. */
+export const BATCH_LIMIT = 100;
+
+export const batchSchema = z.object({ events: z.array(z.unknown()).min(1).max(BATCH_LIMIT) }).strict();
+
+export const listEventsQuerySchema = z.object({
+  type: z.string().max(200).optional(),
+  status: z.string().max(50).optional(),
+  tag: z.string().max(100).optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  cursor: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
 
 export interface EventRouteDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  temporalUiUrl?: string | undefined;
+  namespace: string;
 }
 
-export function eventRoutes({ db, temporal, taskQueue }: EventRouteDeps): Router {
-  const router = Router();
+type IngestResult =
+  | { status: 202 | 200; eventId: string; workflowId: string; duplicate: boolean }
+  | { status: 400 | 409 | 413 | 503; title: string; detail: string; errors?: FieldProblem[] };
 
-  router.post('/', async (req, res) => {
-    const parsed = createEventSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
+export function eventRoutes({ db, temporal, taskQueue, temporalUiUrl, namespace }: EventRouteDeps): Router {
+  const router = Router();
+  const uiLink = (workflowId: string) =>
+    temporalUiUrl
+      ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
+      : null;
+
+  /**
+   * Validates, stores, then starts the event's workflow. Only when both hold is it accepted, so an
+   * accepted event is never lost. The same idempotency key with the same request gives the same
+   * event (200, no second workflow); with another request, 409.
+   */
+  async function ingest(
+    applicationId: string,
+    input: unknown,
+    headerKey: string | undefined,
+  ): Promise<IngestResult> {
+    const parsed = createEventSchema.safeParse(input);
+    if (!parsed.success) {
+      const p = validationProblem(parsed.error);
+      return { status: 400, title: p.title, detail: p.detail ?? '', errors: p.errors ?? [] };
+    }
     const { type, source, payload, options } = parsed.data;
-    const eventId = newId('evt');
-    const applicationId = req.applicationId;
-    // Stored before the workflow starts: the workflow reads the payload from here, and the 202
-    // is only sent once both hold, so an accepted event is never lost.
-    await insertEvent(db, {
-      id: eventId,
+    const body = JSON.stringify(payload);
+    if (Buffer.byteLength(body) > PAYLOAD_LIMIT_BYTES) {
+      return {
+        status: 413,
+        title: 'Payload too large',
+        detail: `the payload exceeds ${PAYLOAD_LIMIT_BYTES} bytes`,
+      };
+    }
+    const idempotencyKey = headerKey ?? options.idempotencyKey;
+    const { idempotencyKey: _k, ...kept } = options;
+    const bodyHash = createHash('sha256')
+      .update(JSON.stringify({ type, source, payload, options: kept }))
+      .digest('hex');
+    const { event, created } = await insertEvent(db, {
+      id: newId('evt'),
       applicationId,
       type,
       source: source ?? null,
-      body: JSON.stringify(payload),
-      options,
+      body,
+      options: kept,
       tags: options.tags ?? [],
+      priority: options.priority ?? 'normal',
+      idempotencyKey: idempotencyKey ?? null,
+      bodyHash,
     });
-    const workflowId = eventWorkflowId(eventId);
-    try {
-      await temporal.workflow.start('eventWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [{ eventId, applicationId, eventType: type }],
-        typedSearchAttributes: [
-          { key: searchAttributes.applicationId, value: applicationId },
-          { key: searchAttributes.eventType, value: type },
-          { key: searchAttributes.eventId, value: eventId },
-        ],
-        memo: { eventId, eventType: type, source: source ?? null },
-      });
-    } catch (err) {
-      await setEventStatus(db, eventId, 'not_started').catch(() => {});
-      throw new HttpProblem(
-        503,
-        'Temporal unavailable',
-        `the event was not accepted: ${(err as Error).message}`,
-      );
+    if (!created && event.bodyHash !== bodyHash) {
+      return {
+        status: 409,
+        title: 'Idempotency key reused',
+        detail: `the key was used for event ${event.id} with a different request`,
+      };
     }
-    res.status(202).location(`/api/events/${eventId}`).json({ eventId, status: 'accepted', workflowId });
+    // A retry after a failed start starts it now; a duplicate of a started event changes nothing.
+    if (created || event.status === 'not_started') {
+      try {
+        await startEventWorkflow(temporal, taskQueue, event, { delayMs: options.delay });
+        if (!created) await setEventStatus(db, event.id, 'accepted');
+      } catch (err) {
+        await setEventStatus(db, event.id, 'not_started').catch(() => {});
+        return {
+          status: 503,
+          title: 'Temporal unavailable',
+          detail: `the event was not accepted: ${(err as Error).message}`,
+        };
+      }
+    }
+    return {
+      status: created ? 202 : 200,
+      eventId: event.id,
+      workflowId: eventWorkflowId(event.id),
+      duplicate: !created,
+    };
+  }
+
+  const accepted = (r: Extract<IngestResult, { eventId: string }>) => ({
+    eventId: r.eventId,
+    status: r.duplicate ? 'duplicate' : 'accepted',
+    workflowId: r.workflowId,
+    temporalUiUrl: uiLink(r.workflowId),
   });
 
-  router.get('/:id', async (req, res) => {
-    const event = await getEvent(db, req.params.id, req.applicationId);
+  router.post('/', async (req, res) => {
+    const r = await ingest(req.applicationId, req.body, req.header('Idempotency-Key'));
+    if ('eventId' in r) {
+      res.status(r.status).location(`/api/events/${r.eventId}`).json(accepted(r));
+      return;
+    }
+    throw new HttpProblem(r.status, r.title, r.detail, r.errors);
+  });
+
+  /** Up to BATCH_LIMIT events; each is accepted or refused on its own. */
+  router.post('/batch', async (req, res) => {
+    const parsed = batchSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const results = [];
+    for (const [index, item] of parsed.data.events.entries()) {
+      const r = await ingest(req.applicationId, item, undefined);
+      results.push(
+        'eventId' in r
+          ? { index, status: r.status, eventId: r.eventId, workflowId: r.workflowId, duplicate: r.duplicate }
+          : { index, ...r },
+      );
+    }
+    res.status(207).json({
+      accepted: results.filter((r) => r.status === 202 || r.status === 200).length,
+      refused: results.filter((r) => r.status !== 202 && r.status !== 200).length,
+      results,
+    });
+  });
+
+  router.get('/', async (req, res) => {
+    const parsed = listEventsQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { limit, ...q } = parsed.data;
+    const rows = await listEvents(db, req.applicationId, { ...q, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    res.json({ data: page.map(summary), nextCursor: rows.length > limit ? page[page.length - 1]!.id : null });
+  });
+
+  const summary = (e: StoredEvent) => ({
+    id: e.id,
+    type: e.type,
+    source: e.source,
+    tags: e.tags,
+    priority: e.priority,
+    status: e.status,
+    matched: e.matched,
+    replays: e.replays,
+    createdAt: e.createdAt.toISOString(),
+    workflowId: eventWorkflowId(e.id),
+    temporalUiUrl: uiLink(eventWorkflowId(e.id)),
+  });
+
+  const deliveriesOf = async (eventId: string) =>
+    (await listDeliveriesOfEvent(db, eventId)).map((d) => ({
+      id: d.id,
+      endpointId: d.endpointId,
+      status: d.status,
+      attempts: d.attempts,
+      lastStatusCode: d.lastStatusCode,
+      lastError: d.lastError,
+      updatedAt: d.updatedAt.toISOString(),
+      workflowId: d.id,
+      temporalUiUrl: uiLink(d.id),
+    }));
+
+  const load = async (applicationId: string, id: string) => {
+    const event = await getEvent(db, id, applicationId);
     if (!event) throw notFound('event');
-    const deliveries = await listDeliveriesOfEvent(db, event.id);
+    return event;
+  };
+
+  router.get('/:id', async (req, res) => {
+    const event = await load(req.applicationId, req.params.id);
     res.json({
-      id: event.id,
-      type: event.type,
-      source: event.source,
+      ...summary(event),
       payload: JSON.parse(event.body) as unknown,
       options: event.options,
-      tags: event.tags,
-      status: event.status,
-      matched: event.matched,
-      createdAt: event.createdAt.toISOString(),
-      workflowId: eventWorkflowId(event.id),
-      deliveries: deliveries.map((d) => ({
-        id: d.id,
-        endpointId: d.endpointId,
-        status: d.status,
-        attempts: d.attempts,
-        lastStatusCode: d.lastStatusCode,
-        lastError: d.lastError,
-        updatedAt: d.updatedAt.toISOString(),
-      })),
+      deliveries: await deliveriesOf(event.id),
     });
+  });
+
+  router.get('/:id/deliveries', async (req, res) => {
+    const event = await load(req.applicationId, req.params.id);
+    res.json({ data: await deliveriesOf(event.id) });
+  });
+
+  /** Delivers the event again to the endpoints that match it now, each delivery as a new run. */
+  router.post('/:id/replay', async (req, res) => {
+    const event = await load(req.applicationId, req.params.id);
+    const handle = temporal.workflow.getHandle(eventWorkflowId(event.id));
+    const running = await handle.describe().then(
+      (d) => d.status.name === 'RUNNING',
+      () => false,
+    );
+    if (running) throw new HttpProblem(409, 'Still delivering', `event ${event.id} is still being delivered`);
+    const replays = await markReplayed(db, event.id);
+    const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
+    res
+      .status(202)
+      .json({ eventId: event.id, replay: replays, workflowId, temporalUiUrl: uiLink(workflowId) });
   });
 
   return router;

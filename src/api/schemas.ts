@@ -205,14 +205,19 @@ export const pageQuerySchema = z.object({
   cursor: z.string().max(100).optional(),
 });
 
-export const createEventSchema = z.object({
+export const createEventSchema = z.strictObject({
   type: z.string().refine(isValidEventType, { message: 'must be a dotted event type such as order.created' }),
   source: z.string().max(200).optional(),
   payload: z.unknown().refine((v) => v !== undefined, { message: 'is required' }),
   options: z
     .object({
       priority: z.enum(['high', 'normal', 'low']).optional(),
-      delay: z.number().int().min(0).optional(),
+      delay: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 3600 * 1000)
+        .optional(),
       tags: z.array(z.string().max(100)).max(50).optional(),
       idempotencyKey: z.string().max(200).optional(),
     })

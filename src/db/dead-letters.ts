@@ -74,19 +74,6 @@ export async function insertDeadLetter(
   );
 }
 
-export async function listDeadLetters(
-  db: Db,
-  applicationId: string,
-  filter: { endpointId?: string; limit?: number } = {},
-): Promise<DeadLetter[]> {
-  const { rows } = await db.query<Row>(
-    `SELECT * FROM dead_letters WHERE application_id = $1 AND ($2::text IS NULL OR endpoint_id = $2)
-     ORDER BY created_at DESC, id DESC LIMIT $3`,
-    [applicationId, filter.endpointId ?? null, filter.limit ?? 100],
-  );
-  return rows.map(fromRow);
-}
-
 export async function getDeadLetter(
   db: Db,
   applicationId: string,
@@ -100,14 +87,53 @@ export async function getDeadLetter(
 }
 
 /**
- * Claims a dead letter for replay: returns the new run number, or undefined when it was already
- * replayed (two concurrent replay requests start one delivery).
+ * Claims a dead letter for replay, once: true for the first claim, false when it was already
+ * replayed (two concurrent replay requests start one delivery). `replayRun` is filled in later.
  */
-export async function claimReplay(db: Db, id: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ replay_run: number }>(
-    `UPDATE dead_letters SET replayed_at = now(), replay_run = run + 1
-     WHERE id = $1 AND replayed_at IS NULL RETURNING replay_run`,
+export async function claimReplay(db: Db, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE dead_letters SET replayed_at = now() WHERE id = $1 AND replayed_at IS NULL`,
     [id],
   );
-  return rows[0]?.replay_run;
+  return rowCount === 1;
+}
+
+export async function setReplayRun(db: Db, id: string, run: number): Promise<void> {
+  await db.query('UPDATE dead_letters SET replay_run = $2 WHERE id = $1', [id, run]);
+}
+
+export interface DeadLetterQuery {
+  endpointId?: string | undefined;
+  eventType?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  replayed?: boolean | undefined;
+  limit: number;
+}
+
+export async function findDeadLetters(
+  db: Db,
+  applicationId: string,
+  q: DeadLetterQuery,
+): Promise<DeadLetter[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT d.* FROM dead_letters d JOIN events e ON e.id = d.event_id
+     WHERE d.application_id = $1
+       AND ($2::text IS NULL OR d.endpoint_id = $2)
+       AND ($3::text IS NULL OR e.type = $3)
+       AND ($4::timestamptz IS NULL OR d.created_at >= $4)
+       AND ($5::timestamptz IS NULL OR d.created_at < $5)
+       AND ($6::boolean IS NULL OR (d.replayed_at IS NOT NULL) = $6)
+     ORDER BY d.created_at DESC, d.id DESC LIMIT $7`,
+    [
+      applicationId,
+      q.endpointId ?? null,
+      q.eventType ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.replayed ?? null,
+      q.limit,
+    ],
+  );
+  return rows.map(fromRow);
 }

@@ -156,3 +156,20 @@ export async function deliveryExists(db: Db, id: string, applicationId: string):
   ]);
   return rowCount === 1;
 }
+
+/**
+ * Starts a new run of a delivery (a replay): fresh attempts, status pending. Returns the run
+ * number, 0 when the delivery had no record yet.
+ */
+export async function claimNextRun(
+  db: Db,
+  d: { id: string; applicationId: string; eventId: string; endpointId: string },
+): Promise<number> {
+  const { rows } = await db.query<{ run: number }>(
+    `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, run) VALUES ($1, $2, $3, $4, 0)
+     ON CONFLICT (id) DO UPDATE SET run = deliveries.run + 1, status = 'pending', attempts = 0, updated_at = now()
+     RETURNING run`,
+    [d.id, d.applicationId, d.eventId, d.endpointId],
+  );
+  return rows[0]!.run;
+}

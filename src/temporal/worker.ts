@@ -28,6 +28,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  workflowTaskSlots: number;
+  activitySlots: number;
   /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled now. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -41,6 +43,8 @@ export async function createWorker(
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
+    maxConcurrentWorkflowTaskExecutions: opts.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: opts.activitySlots,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };

@@ -15,7 +15,11 @@ export interface WorkerProcess {
 }
 
 /** `npm start`'s entry point as a worker-only process against the stack's Temporal and PostgreSQL. */
-export async function startWorkerProcess(stack: TestStack, name: string): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  stack: TestStack,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
@@ -27,6 +31,7 @@ export async function startWorkerProcess(stack: TestStack, name: string): Promis
       HOOKLINE_ALLOW_PRIVATE_NETWORKS: 'true',
       HOOKLINE_DATA_DIR: path.join(stack.dataDir, name),
       HOOKLINE_LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

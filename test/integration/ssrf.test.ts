@@ -17,6 +17,10 @@ const event: StoredEvent = {
   tags: [],
   status: 'accepted',
   matched: null,
+  priority: 'normal',
+  idempotencyKey: null,
+  bodyHash: null,
+  replays: 0,
   createdAt: new Date(),
 };
 

@@ -5,7 +5,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { api, startStack, type TestStack } from '../helpers/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
-describe('a worker killed during a backoff wait', () => {
+describe('worker processes against one Temporal and PostgreSQL', () => {
   let stack: TestStack;
   let receiver: Receiver;
   const workers: WorkerProcess[] = [];
@@ -58,6 +58,36 @@ describe('a worker killed during a backoff wait', () => {
         [1, 503],
         [2, 200],
       ],
+    );
+  });
+
+  it('serves high-priority events ahead of a backlog of low-priority ones', async () => {
+    for (const w of workers.splice(0)) await w.stop(); // no worker: events queue up in Temporal
+    await api(stack, 'POST', '/api/endpoints', {
+      name: 'prio',
+      url: `${receiver.url}/prio`,
+      events: ['prio.*'],
+    });
+    const send = (priority: string, n: number) =>
+      api(stack, 'POST', '/api/events', { type: 'prio.x', payload: { priority, n }, options: { priority } });
+    for (let n = 0; n < 12; n++) assert.equal((await send('low', n)).status, 202);
+    for (let n = 0; n < 4; n++) assert.equal((await send('high', n)).status, 202);
+
+    // One slot each, so the worker takes tasks one at a time, in the order Temporal hands them out.
+    workers.push(
+      await startWorkerProcess(stack, 'worker-3', {
+        HOOKLINE_WORKFLOW_TASK_SLOTS: '2',
+        HOOKLINE_ACTIVITY_SLOTS: '1',
+      }),
+    );
+    const arrivals = (await receiver.waitFor(16, { path: '/prio' })).map(
+      (r) => JSON.parse(r.body).priority as string,
+    );
+    const rank = (p: string) => arrivals.flatMap((a, i) => (a === p ? [i] : []));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(
+      mean(rank('high')) < mean(rank('low')),
+      `high-priority events should arrive first on average: ${arrivals.join(' ')}`,
     );
   });
 });

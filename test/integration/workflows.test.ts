@@ -39,6 +39,7 @@ const noop: Activities = {
   deadLetter: async () => {},
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
+  claimReplayRuns: async () => ({}),
 };
 
 describe('workflows on the time-skipping test server', () => {

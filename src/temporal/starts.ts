@@ -1,0 +1,72 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { StoredEvent } from '../db/events.js';
+import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
+import { searchAttributes } from '../../workflows/definitions.js';
+
+/** Temporal task queue priority keys: 1 is served first, 5 last (3 is the default). */
+export const PRIORITY_KEYS = { high: 1, normal: 3, low: 5 } as const;
+
+const indexOf = (event: StoredEvent) => [
+  { key: searchAttributes.applicationId, value: event.applicationId },
+  { key: searchAttributes.eventType, value: event.type },
+  { key: searchAttributes.eventId, value: event.id },
+];
+
+/**
+ * Starts the event's workflow. Idempotent: a workflow already running under the id counts as
+ * started. `delayMs` defers the start on Temporal's side (durable); `replay` re-delivers.
+ */
+export async function startEventWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  event: StoredEvent,
+  opts: { delayMs?: number; replay?: boolean } = {},
+): Promise<string> {
+  const workflowId = eventWorkflowId(event.id);
+  try {
+    await temporal.workflow.start('eventWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [
+        {
+          eventId: event.id,
+          applicationId: event.applicationId,
+          eventType: event.type,
+          ...(opts.replay ? { replay: true } : {}),
+        },
+      ],
+      typedSearchAttributes: indexOf(event),
+      memo: { eventId: event.id, eventType: event.type, source: event.source },
+      priority: { priorityKey: PRIORITY_KEYS[event.priority] },
+      ...(opts.delayMs ? { startDelay: opts.delayMs } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return workflowId;
+}
+
+/** Starts run `run` of one delivery (a replay of its dead letter), outside any event workflow. */
+export async function startDeliveryWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  event: StoredEvent,
+  endpointId: string,
+  run: number,
+  memo: Record<string, unknown> = {},
+): Promise<string> {
+  const workflowId = deliveryWorkflowId(event.id, endpointId);
+  await temporal.workflow.start('deliveryWorkflow', {
+    workflowId,
+    taskQueue,
+    args: [{ eventId: event.id, applicationId: event.applicationId, endpointId, run }],
+    typedSearchAttributes: [
+      ...indexOf(event),
+      { key: searchAttributes.endpointId, value: endpointId },
+      { key: searchAttributes.deliveryStatus, value: 'pending' },
+    ],
+    memo: { eventId: event.id, endpointId, eventType: event.type, run, ...memo },
+    priority: { priorityKey: PRIORITY_KEYS[event.priority] },
+  });
+  return workflowId;
+}
