@@ -14,6 +14,7 @@ import {
 } from '../db/applications.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
+import type { ApiDocs } from './docs.js';
 import { bearerToken } from './auth.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
@@ -45,45 +46,84 @@ const keyView = (k: ApiKeyInfo) => ({
   revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
-export function adminRoutes(db: Db): Router {
+export function adminRoutes(db: Db, docs: ApiDocs): Router {
   const router = Router();
+  const r = docs.on(router, '/api/admin');
 
-  router.post('/applications', async (req, res) => {
-    const parsed = createApplicationSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const app = await createApplication(db, newId('app'), parsed.data.name);
-    res.status(201).json({ id: app.id, name: app.name, createdAt: app.createdAt.toISOString() });
-  });
+  r.post(
+    '/applications',
+    {
+      summary: 'Create an application',
+      admin: true,
+      body: createApplicationSchema,
+      responses: { 201: 'The application' },
+    },
+    async (req, res) => {
+      const parsed = createApplicationSchema.safeParse(req.body);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const app = await createApplication(db, newId('app'), parsed.data.name);
+      res.status(201).json({ id: app.id, name: app.name, createdAt: app.createdAt.toISOString() });
+    },
+  );
 
-  router.get('/applications', async (_req, res) => {
-    const apps = await listApplications(db);
-    res.json({ data: apps.map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() })) });
-  });
+  r.get(
+    '/applications',
+    { summary: 'List applications', admin: true, responses: { 200: 'The applications' } },
+    async (_req, res) => {
+      const apps = await listApplications(db);
+      res.json({ data: apps.map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() })) });
+    },
+  );
 
-  router.delete('/applications/:id', async (req, res) => {
-    if (!(await deleteApplication(db, req.params.id))) throw notFound('application');
-    res.status(204).end();
-  });
+  r.delete(
+    '/applications/:id',
+    { summary: 'Delete an application and everything it owns', admin: true, responses: { 204: 'Deleted' } },
+    async (req, res) => {
+      if (!(await deleteApplication(db, req.params.id))) throw notFound('application');
+      res.status(204).end();
+    },
+  );
 
   /** The key is in this response only; Hookline keeps its SHA-256 hash. */
-  router.post('/applications/:id/keys', async (req, res) => {
-    if (!(await applicationExists(db, req.params.id))) throw notFound('application');
-    const parsed = createApiKeySchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const key = generateApiKey();
-    const info = await createApiKey(db, req.params.id, newId('key'), parsed.data.name, key);
-    res.status(201).json({ ...keyView(info), key });
-  });
+  r.post(
+    '/applications/:id/keys',
+    {
+      summary: 'Create an API key (shown once)',
+      admin: true,
+      body: createApiKeySchema,
+      responses: { 201: 'The key' },
+    },
+    async (req, res) => {
+      if (!(await applicationExists(db, req.params.id))) throw notFound('application');
+      const parsed = createApiKeySchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const key = generateApiKey();
+      const info = await createApiKey(db, req.params.id, newId('key'), parsed.data.name, key);
+      res.status(201).json({ ...keyView(info), key });
+    },
+  );
 
-  router.get('/applications/:id/keys', async (req, res) => {
-    if (!(await applicationExists(db, req.params.id))) throw notFound('application');
-    res.json({ data: (await listApiKeys(db, req.params.id)).map(keyView) });
-  });
+  r.get(
+    '/applications/:id/keys',
+    {
+      summary: "List an application's API keys",
+      admin: true,
+      responses: { 200: 'The keys, without the keys themselves' },
+    },
+    async (req, res) => {
+      if (!(await applicationExists(db, req.params.id))) throw notFound('application');
+      res.json({ data: (await listApiKeys(db, req.params.id)).map(keyView) });
+    },
+  );
 
-  router.delete('/applications/:id/keys/:keyId', async (req, res) => {
-    if (!(await revokeApiKey(db, req.params.id, req.params.keyId))) throw notFound('API key');
-    res.status(204).end();
-  });
+  r.delete(
+    '/applications/:id/keys/:keyId',
+    { summary: 'Revoke an API key', admin: true, responses: { 204: 'Revoked' } },
+    async (req, res) => {
+      if (!(await revokeApiKey(db, req.params.id, req.params.keyId))) throw notFound('API key');
+      res.status(204).end();
+    },
+  );
 
   return router;
 }

@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
+import { ApiDocs } from './docs.js';
 import { requireApiKey } from './auth.js';
 import { rateLimit } from './rate-limit.js';
 import { deadLetterRoutes } from './dead-letters.js';
@@ -47,11 +48,15 @@ export function createApp(deps: AppDeps): Express {
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'degraded', database });
   });
 
+  const docs = new ApiDocs();
+  const openapi = () => docs.document();
+  app.get('/openapi.json', (_req, res) => void res.json(openapi()));
+
   const admin = express.Router();
   admin.use(requireAdminToken(deps.adminToken));
   admin.use(requireJsonBody);
   admin.use(express.json({ limit: '64kb' }));
-  admin.use(adminRoutes(deps.db));
+  admin.use(adminRoutes(deps.db, docs));
   app.use('/api/admin', admin);
 
   const api = express.Router();
@@ -68,10 +73,10 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   api.use(express.json({ limit: '10mb' }));
-  api.use('/endpoints', endpointRoutes(deps.db, deps.temporal));
-  api.use('/dead-letters', deadLetterRoutes(deps));
-  api.use('/deliveries', deliveryRoutes(deps.db));
-  api.use('/events', eventRoutes(deps));
+  api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
+  api.use('/dead-letters', deadLetterRoutes({ ...deps, docs }));
+  api.use('/deliveries', deliveryRoutes(deps.db, docs));
+  api.use('/events', eventRoutes({ ...deps, docs }));
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 
   app.use('/api', api);

@@ -11,6 +11,7 @@ import {
 import { claimNextRun } from '../db/deliveries.js';
 import { getEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
+import type { ApiDocs } from './docs.js';
 import { startDeliveryWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
@@ -51,12 +52,15 @@ export function deadLetterRoutes({
   db,
   temporal,
   taskQueue,
+  docs,
 }: {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  docs: ApiDocs;
 }): Router {
   const router = Router();
+  const r = docs.on(router, '/api/dead-letters');
 
   /** Claims the dead letter once, starts a new run of its delivery with fresh attempts. */
   async function replay(dead: DeadLetter): Promise<{ deliveryId: string; run: number } | undefined> {
@@ -73,38 +77,54 @@ export function deadLetterRoutes({
     return { deliveryId: dead.deliveryId, run };
   }
 
-  router.get('/', async (req, res) => {
-    const parsed = deadLetterQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const { replayed, ...q } = parsed.data;
-    const rows = await findDeadLetters(db, req.applicationId, {
-      ...q,
-      ...(replayed ? { replayed: replayed === 'true' } : {}),
-    });
-    res.json({ data: rows.map(view) });
-  });
+  r.get(
+    '/',
+    { summary: 'List dead letters', query: deadLetterQuerySchema, responses: { 200: 'The dead letters' } },
+    async (req, res) => {
+      const parsed = deadLetterQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const { replayed, ...q } = parsed.data;
+      const rows = await findDeadLetters(db, req.applicationId, {
+        ...q,
+        ...(replayed ? { replayed: replayed === 'true' } : {}),
+      });
+      res.json({ data: rows.map(view) });
+    },
+  );
 
-  router.post('/replay', async (req, res) => {
-    const parsed = bulkReplaySchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const matches = await findDeadLetters(db, req.applicationId, { ...parsed.data, replayed: false });
-    const started = [];
-    for (const dead of matches) {
+  r.post(
+    '/replay',
+    {
+      summary: 'Replay every dead letter matching a filter',
+      body: bulkReplaySchema,
+      responses: { 202: 'How many were replayed' },
+    },
+    async (req, res) => {
+      const parsed = bulkReplaySchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const matches = await findDeadLetters(db, req.applicationId, { ...parsed.data, replayed: false });
+      const started = [];
+      for (const dead of matches) {
+        const r = await replay(dead);
+        if (r) started.push({ deadLetterId: dead.id, ...r });
+      }
+      res.status(202).json({ replayed: started.length, deliveries: started });
+    },
+  );
+
+  r.post(
+    '/:id/replay',
+    { summary: 'Deliver a dead letter again with fresh attempts', responses: { 202: 'Replay started' } },
+    async (req, res) => {
+      const dead = await getDeadLetter(db, req.applicationId, req.params.id);
+      if (!dead) throw notFound('dead letter');
       const r = await replay(dead);
-      if (r) started.push({ deadLetterId: dead.id, ...r });
-    }
-    res.status(202).json({ replayed: started.length, deliveries: started });
-  });
-
-  router.post('/:id/replay', async (req, res) => {
-    const dead = await getDeadLetter(db, req.applicationId, req.params.id);
-    if (!dead) throw notFound('dead letter');
-    const r = await replay(dead);
-    if (!r) throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
-    res
-      .status(202)
-      .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });
-  });
+      if (!r) throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
+      res
+        .status(202)
+        .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });
+    },
+  );
 
   return router;
 }

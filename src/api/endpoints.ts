@@ -13,6 +13,7 @@ import {
 } from '../db/endpoints.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
+import type { ApiDocs } from './docs.js';
 import { resolveCircuitConfig } from '../domain/circuit.js';
 import { endpointWorkflowId } from '../domain/ids.js';
 import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
@@ -51,8 +52,9 @@ export function endpointView(e: Endpoint, withSecret = false) {
   };
 }
 
-export function endpointRoutes(db: Db, temporal: Client): Router {
+export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router {
   const router = Router();
+  const r = docs.on(router, '/api/endpoints');
 
   /** Deleting or disabling an endpoint retires its breaker, which lets waiting deliveries end. */
   const retireBreaker = (endpointId: string) =>
@@ -69,129 +71,179 @@ export function endpointRoutes(db: Db, temporal: Client): Router {
     return endpoint;
   };
 
-  router.post('/', async (req, res) => {
-    const parsed = createEndpointSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const body = parsed.data;
-    const endpoint = await insertEndpoint(db, {
-      id: newId('ep'),
-      applicationId: req.applicationId,
-      name: body.name,
-      url: body.url,
-      events: [...new Set(body.events)],
-      headers: body.headers ?? {},
-      secret: body.security?.secret ?? generateSecret(),
-      signatureHeader: body.security?.signatureHeader ?? null,
-      timeoutMs: body.timeout ?? null,
-      retryConfig: body.retryConfig ?? null,
-      circuitBreaker: body.circuitBreaker ?? null,
-      filters: body.filters ?? null,
-      enabled: body.enabled ?? true,
-    });
-    res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
-  });
+  r.post(
+    '/',
+    {
+      summary: 'Create an endpoint',
+      body: createEndpointSchema,
+      responses: { 201: 'The endpoint, with its secret' },
+    },
+    async (req, res) => {
+      const parsed = createEndpointSchema.safeParse(req.body);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const body = parsed.data;
+      const endpoint = await insertEndpoint(db, {
+        id: newId('ep'),
+        applicationId: req.applicationId,
+        name: body.name,
+        url: body.url,
+        events: [...new Set(body.events)],
+        headers: body.headers ?? {},
+        secret: body.security?.secret ?? generateSecret(),
+        signatureHeader: body.security?.signatureHeader ?? null,
+        timeoutMs: body.timeout ?? null,
+        retryConfig: body.retryConfig ?? null,
+        circuitBreaker: body.circuitBreaker ?? null,
+        filters: body.filters ?? null,
+        enabled: body.enabled ?? true,
+      });
+      res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
+    },
+  );
 
-  router.get('/', async (req, res) => {
-    const parsed = pageQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const { limit, cursor } = parsed.data;
-    const rows = await listEndpoints(db, req.applicationId, { limit: limit + 1, cursor });
-    const page = rows.slice(0, limit);
-    res.json({
-      data: page.map((e) => endpointView(e)),
-      nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
-    });
-  });
+  r.get(
+    '/',
+    {
+      summary: 'List endpoints, a page at a time',
+      query: pageQuerySchema,
+      responses: { 200: 'A page of endpoints and nextCursor' },
+    },
+    async (req, res) => {
+      const parsed = pageQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const { limit, cursor } = parsed.data;
+      const rows = await listEndpoints(db, req.applicationId, { limit: limit + 1, cursor });
+      const page = rows.slice(0, limit);
+      res.json({
+        data: page.map((e) => endpointView(e)),
+        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      });
+    },
+  );
 
-  router.get('/:id', async (req, res) => {
+  r.get('/:id', { summary: 'Get an endpoint', responses: { 200: 'The endpoint' } }, async (req, res) => {
     res.json(endpointView(await load(req.applicationId, req.params.id)));
   });
 
-  router.patch('/:id', async (req, res) => {
-    const parsed = updateEndpointSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const b = parsed.data;
-    const before = await load(req.applicationId, req.params.id);
-    const updated = await updateEndpoint(db, req.applicationId, req.params.id, {
-      name: b.name,
-      url: b.url,
-      events: b.events && [...new Set(b.events)],
-      headers: b.headers,
-      signatureHeader: b.security?.signatureHeader,
-      timeoutMs: b.timeout,
-      retryConfig: b.retryConfig,
-      circuitBreaker: b.circuitBreaker,
-      filters: b.filters,
-      enabled: b.enabled,
-    });
-    if (!updated) throw notFound('endpoint');
-    if (before.enabled && !updated.enabled) await retireBreaker(updated.id);
-    res.json(endpointView(updated));
-  });
+  r.patch(
+    '/:id',
+    {
+      summary: 'Change some fields of an endpoint',
+      body: updateEndpointSchema,
+      responses: { 200: 'The endpoint' },
+    },
+    async (req, res) => {
+      const parsed = updateEndpointSchema.safeParse(req.body);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const b = parsed.data;
+      const before = await load(req.applicationId, req.params.id);
+      const updated = await updateEndpoint(db, req.applicationId, req.params.id, {
+        name: b.name,
+        url: b.url,
+        events: b.events && [...new Set(b.events)],
+        headers: b.headers,
+        signatureHeader: b.security?.signatureHeader,
+        timeoutMs: b.timeout,
+        retryConfig: b.retryConfig,
+        circuitBreaker: b.circuitBreaker,
+        filters: b.filters,
+        enabled: b.enabled,
+      });
+      if (!updated) throw notFound('endpoint');
+      if (before.enabled && !updated.enabled) await retireBreaker(updated.id);
+      res.json(endpointView(updated));
+    },
+  );
 
-  router.delete('/:id', async (req, res) => {
-    if (!(await deleteEndpoint(db, req.applicationId, req.params.id))) throw notFound('endpoint');
-    await retireBreaker(req.params.id);
-    res.status(204).end();
-  });
+  r.delete(
+    '/:id',
+    {
+      summary: 'Delete an endpoint; its in-flight deliveries end as dead letters',
+      responses: { 204: 'Deleted' },
+    },
+    async (req, res) => {
+      if (!(await deleteEndpoint(db, req.applicationId, req.params.id))) throw notFound('endpoint');
+      await retireBreaker(req.params.id);
+      res.status(204).end();
+    },
+  );
 
   /** A new current secret (given or generated); the old one keeps signing for `gracePeriod` seconds. */
-  router.post('/:id/secret/rotate', async (req, res) => {
-    const parsed = rotateSecretSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationProblem(parsed.error);
-    await load(req.applicationId, req.params.id);
-    const rotated = await rotateSecret(
-      db,
-      req.applicationId,
-      req.params.id,
-      parsed.data.secret ?? generateSecret(),
-      parsed.data.gracePeriod * 1000,
-    );
-    if (!rotated) throw notFound('endpoint');
-    res.json(endpointView(rotated, true));
-  });
+  r.post(
+    '/:id/secret/rotate',
+    {
+      summary: 'Rotate the signing secret, keeping the old one for a grace period',
+      body: rotateSecretSchema,
+      responses: { 200: 'The endpoint, with its new secret' },
+    },
+    async (req, res) => {
+      const parsed = rotateSecretSchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw validationProblem(parsed.error);
+      await load(req.applicationId, req.params.id);
+      const rotated = await rotateSecret(
+        db,
+        req.applicationId,
+        req.params.id,
+        parsed.data.secret ?? generateSecret(),
+        parsed.data.gracePeriod * 1000,
+      );
+      if (!rotated) throw notFound('endpoint');
+      res.json(endpointView(rotated, true));
+    },
+  );
 
-  router.get('/:id/stats', async (req, res) => {
-    const endpoint = await load(req.applicationId, req.params.id);
-    const stats = await endpointStats(db, endpoint.id);
-    res.json({
-      endpointId: endpoint.id,
-      ...stats,
-      lastActivityAt: stats.lastActivityAt?.toISOString() ?? null,
-    });
-  });
+  r.get(
+    '/:id/stats',
+    {
+      summary: 'Attempt statistics of an endpoint',
+      responses: { 200: 'Totals, successes, failures, average response time' },
+    },
+    async (req, res) => {
+      const endpoint = await load(req.applicationId, req.params.id);
+      const stats = await endpointStats(db, endpoint.id);
+      res.json({
+        endpointId: endpoint.id,
+        ...stats,
+        lastActivityAt: stats.lastActivityAt?.toISOString() ?? null,
+      });
+    },
+  );
 
   /** The breaker's state, asked of its workflow (the only writer); closed if it never started. */
-  router.get('/:id/circuit', async (req, res) => {
-    const endpoint = await load(req.applicationId, req.params.id);
-    const config = resolveCircuitConfig(endpoint.circuitBreaker);
-    try {
-      const s = await temporal.workflow.getHandle(endpointWorkflowId(endpoint.id)).query(breakerStateQuery);
-      res.json({
-        endpointId: endpoint.id,
-        state: s.state,
-        consecutiveFailures: s.consecutiveFailures,
-        openUntil: s.openUntil === null ? null : new Date(s.openUntil).toISOString(),
-        waiting: s.waiters.length,
-        probe: s.probe?.workflowId ?? null,
-        config: s.config,
-        workflowId: endpointWorkflowId(endpoint.id),
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      const mirror = await getCircuit(db, endpoint.id);
-      res.json({
-        endpointId: endpoint.id,
-        state: mirror?.state ?? 'closed',
-        consecutiveFailures: mirror?.consecutiveFailures ?? 0,
-        openUntil: mirror?.openUntil?.toISOString() ?? null,
-        waiting: 0,
-        probe: null,
-        config,
-        workflowId: null,
-      });
-    }
-  });
+  r.get(
+    '/:id/circuit',
+    { summary: "The endpoint's circuit breaker", responses: { 200: 'State, failures, waiting deliveries' } },
+    async (req, res) => {
+      const endpoint = await load(req.applicationId, req.params.id);
+      const config = resolveCircuitConfig(endpoint.circuitBreaker);
+      try {
+        const s = await temporal.workflow.getHandle(endpointWorkflowId(endpoint.id)).query(breakerStateQuery);
+        res.json({
+          endpointId: endpoint.id,
+          state: s.state,
+          consecutiveFailures: s.consecutiveFailures,
+          openUntil: s.openUntil === null ? null : new Date(s.openUntil).toISOString(),
+          waiting: s.waiters.length,
+          probe: s.probe?.workflowId ?? null,
+          config: s.config,
+          workflowId: endpointWorkflowId(endpoint.id),
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        const mirror = await getCircuit(db, endpoint.id);
+        res.json({
+          endpointId: endpoint.id,
+          state: mirror?.state ?? 'closed',
+          consecutiveFailures: mirror?.consecutiveFailures ?? 0,
+          openUntil: mirror?.openUntil?.toISOString() ?? null,
+          waiting: 0,
+          probe: null,
+          config,
+          workflowId: null,
+        });
+      }
+    },
+  );
 
   return router;
 }

@@ -13,6 +13,7 @@ import {
 } from '../db/events.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
+import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startEventWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
@@ -41,14 +42,23 @@ export interface EventRouteDeps {
   taskQueue: string;
   temporalUiUrl?: string | undefined;
   namespace: string;
+  docs: ApiDocs;
 }
 
 type IngestResult =
   | { status: 202 | 200; eventId: string; workflowId: string; duplicate: boolean }
   | { status: 400 | 409 | 413 | 503; title: string; detail: string; errors?: FieldProblem[] };
 
-export function eventRoutes({ db, temporal, taskQueue, temporalUiUrl, namespace }: EventRouteDeps): Router {
+export function eventRoutes({
+  db,
+  temporal,
+  taskQueue,
+  temporalUiUrl,
+  namespace,
+  docs,
+}: EventRouteDeps): Router {
   const router = Router();
+  const r = docs.on(router, '/api/events');
   const uiLink = (workflowId: string) =>
     temporalUiUrl
       ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
@@ -131,43 +141,76 @@ export function eventRoutes({ db, temporal, taskQueue, temporalUiUrl, namespace 
     temporalUiUrl: uiLink(r.workflowId),
   });
 
-  router.post('/', async (req, res) => {
-    const r = await ingest(req.applicationId, req.body, req.header('Idempotency-Key'));
-    if ('eventId' in r) {
-      res.status(r.status).location(`/api/events/${r.eventId}`).json(accepted(r));
-      return;
-    }
-    throw new HttpProblem(r.status, r.title, r.detail, r.errors);
-  });
+  r.post(
+    '/',
+    {
+      summary: 'Send an event',
+      body: createEventSchema,
+      responses: { 202: 'Accepted', 200: 'A duplicate of an event with the same idempotency key' },
+    },
+    async (req, res) => {
+      const r = await ingest(req.applicationId, req.body, req.header('Idempotency-Key'));
+      if ('eventId' in r) {
+        res.status(r.status).location(`/api/events/${r.eventId}`).json(accepted(r));
+        return;
+      }
+      throw new HttpProblem(r.status, r.title, r.detail, r.errors);
+    },
+  );
 
   /** Up to BATCH_LIMIT events; each is accepted or refused on its own. */
-  router.post('/batch', async (req, res) => {
-    const parsed = batchSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const results = [];
-    for (const [index, item] of parsed.data.events.entries()) {
-      const r = await ingest(req.applicationId, item, undefined);
-      results.push(
-        'eventId' in r
-          ? { index, status: r.status, eventId: r.eventId, workflowId: r.workflowId, duplicate: r.duplicate }
-          : { index, ...r },
-      );
-    }
-    res.status(207).json({
-      accepted: results.filter((r) => r.status === 202 || r.status === 200).length,
-      refused: results.filter((r) => r.status !== 202 && r.status !== 200).length,
-      results,
-    });
-  });
+  r.post(
+    '/batch',
+    {
+      summary: `Send up to ${BATCH_LIMIT} events, each accepted or refused on its own`,
+      body: batchSchema,
+      responses: { 207: 'One result per event' },
+    },
+    async (req, res) => {
+      const parsed = batchSchema.safeParse(req.body);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const results = [];
+      for (const [index, item] of parsed.data.events.entries()) {
+        const r = await ingest(req.applicationId, item, undefined);
+        results.push(
+          'eventId' in r
+            ? {
+                index,
+                status: r.status,
+                eventId: r.eventId,
+                workflowId: r.workflowId,
+                duplicate: r.duplicate,
+              }
+            : { index, ...r },
+        );
+      }
+      res.status(207).json({
+        accepted: results.filter((r) => r.status === 202 || r.status === 200).length,
+        refused: results.filter((r) => r.status !== 202 && r.status !== 200).length,
+        results,
+      });
+    },
+  );
 
-  router.get('/', async (req, res) => {
-    const parsed = listEventsQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const { limit, ...q } = parsed.data;
-    const rows = await listEvents(db, req.applicationId, { ...q, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    res.json({ data: page.map(summary), nextCursor: rows.length > limit ? page[page.length - 1]!.id : null });
-  });
+  r.get(
+    '/',
+    {
+      summary: 'List events, newest first',
+      query: listEventsQuerySchema,
+      responses: { 200: 'A page of events and nextCursor' },
+    },
+    async (req, res) => {
+      const parsed = listEventsQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw validationProblem(parsed.error);
+      const { limit, ...q } = parsed.data;
+      const rows = await listEvents(db, req.applicationId, { ...q, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      res.json({
+        data: page.map(summary),
+        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      });
+    },
+  );
 
   const summary = (e: StoredEvent) => ({
     id: e.id,
@@ -202,36 +245,52 @@ export function eventRoutes({ db, temporal, taskQueue, temporalUiUrl, namespace 
     return event;
   };
 
-  router.get('/:id', async (req, res) => {
-    const event = await load(req.applicationId, req.params.id);
-    res.json({
-      ...summary(event),
-      payload: JSON.parse(event.body) as unknown,
-      options: event.options,
-      deliveries: await deliveriesOf(event.id),
-    });
-  });
+  r.get(
+    '/:id',
+    { summary: 'Get an event with its deliveries', responses: { 200: 'The event' } },
+    async (req, res) => {
+      const event = await load(req.applicationId, req.params.id);
+      res.json({
+        ...summary(event),
+        payload: JSON.parse(event.body) as unknown,
+        options: event.options,
+        deliveries: await deliveriesOf(event.id),
+      });
+    },
+  );
 
-  router.get('/:id/deliveries', async (req, res) => {
-    const event = await load(req.applicationId, req.params.id);
-    res.json({ data: await deliveriesOf(event.id) });
-  });
+  r.get(
+    '/:id/deliveries',
+    { summary: "An event's deliveries", responses: { 200: 'The deliveries' } },
+    async (req, res) => {
+      const event = await load(req.applicationId, req.params.id);
+      res.json({ data: await deliveriesOf(event.id) });
+    },
+  );
 
   /** Delivers the event again to the endpoints that match it now, each delivery as a new run. */
-  router.post('/:id/replay', async (req, res) => {
-    const event = await load(req.applicationId, req.params.id);
-    const handle = temporal.workflow.getHandle(eventWorkflowId(event.id));
-    const running = await handle.describe().then(
-      (d) => d.status.name === 'RUNNING',
-      () => false,
-    );
-    if (running) throw new HttpProblem(409, 'Still delivering', `event ${event.id} is still being delivered`);
-    const replays = await markReplayed(db, event.id);
-    const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
-    res
-      .status(202)
-      .json({ eventId: event.id, replay: replays, workflowId, temporalUiUrl: uiLink(workflowId) });
-  });
+  r.post(
+    '/:id/replay',
+    {
+      summary: 'Deliver the event again to the endpoints that match it now',
+      responses: { 202: 'Replay started' },
+    },
+    async (req, res) => {
+      const event = await load(req.applicationId, req.params.id);
+      const handle = temporal.workflow.getHandle(eventWorkflowId(event.id));
+      const running = await handle.describe().then(
+        (d) => d.status.name === 'RUNNING',
+        () => false,
+      );
+      if (running)
+        throw new HttpProblem(409, 'Still delivering', `event ${event.id} is still being delivered`);
+      const replays = await markReplayed(db, event.id);
+      const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
+      res
+        .status(202)
+        .json({ eventId: event.id, replay: replays, workflowId, temporalUiUrl: uiLink(workflowId) });
+    },
+  );
 
   return router;
 }

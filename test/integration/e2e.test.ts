@@ -170,6 +170,72 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     ]);
   });
 
+  it('publishes OpenAPI 3.1 made from the validating schemas, listing exactly the live routes', async () => {
+    const res = await fetch(`${stack.platform.apiUrl}/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as any;
+    assert.equal(doc.openapi, '3.1.0');
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    assert.deepEqual(routes, [
+      'DELETE /api/admin/applications/{id}',
+      'DELETE /api/admin/applications/{id}/keys/{keyId}',
+      'DELETE /api/endpoints/{id}',
+      'GET /api/admin/applications',
+      'GET /api/admin/applications/{id}/keys',
+      'GET /api/dead-letters',
+      'GET /api/deliveries/{id}/attempts',
+      'GET /api/endpoints',
+      'GET /api/endpoints/{id}',
+      'GET /api/endpoints/{id}/circuit',
+      'GET /api/endpoints/{id}/stats',
+      'GET /api/events',
+      'GET /api/events/{id}',
+      'GET /api/events/{id}/deliveries',
+      'PATCH /api/endpoints/{id}',
+      'POST /api/admin/applications',
+      'POST /api/admin/applications/{id}/keys',
+      'POST /api/dead-letters/replay',
+      'POST /api/dead-letters/{id}/replay',
+      'POST /api/endpoints',
+      'POST /api/endpoints/{id}/secret/rotate',
+      'POST /api/events',
+      'POST /api/events/batch',
+      'POST /api/events/{id}/replay',
+    ]);
+    // The body schema is the one that validates: what it requires is what a request must send.
+    const createEndpoint = doc.paths['/api/endpoints'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual([...createEndpoint.required].sort(), ['events', 'name', 'url']);
+    assert.deepEqual(createEndpoint.properties.retryConfig.properties.strategy.enum, [
+      'exponential',
+      'linear',
+      'fixed',
+      'custom',
+    ]);
+    const missing = await api(stack, 'POST', '/api/endpoints', {});
+    assert.deepEqual(missing.body.errors.map((e: { field: string }) => e.field).sort(), [
+      'events',
+      'name',
+      'url',
+    ]);
+    const listEvents = doc.paths['/api/events'].get.parameters.map((p: { name: string }) => p.name).sort();
+    assert.deepEqual(listEvents, ['cursor', 'from', 'limit', 'status', 'tag', 'to', 'type']);
+
+    // Every documented route is served (it may answer 400, 404 for the made-up id, … but not "no such route").
+    for (const route of routes) {
+      const [method, path] = route.split(' ') as [string, string];
+      const url = path.replace(/\{[^}]+\}/g, 'nope');
+      const auth = path.startsWith('/api/admin') ? stack.config.adminToken! : stack.apiKey;
+      const r = await api(stack, method, url, method === 'GET' || method === 'DELETE' ? undefined : {}, {
+        authorization: `Bearer ${auth}`,
+      });
+      assert.notEqual(r.body?.detail, 'no such route', `${route} is documented but not served`);
+    }
+    const undocumented = await api(stack, 'GET', '/api/nothing-here');
+    assert.equal(undocumented.body.detail, 'no such route');
+  });
+
   it('answers 401 without a key or with a wrong one', async () => {
     const none = await api(stack, 'POST', '/api/events', { type: 'a.b', payload: {} }, { authorization: '' });
     assert.equal(none.status, 401);
