@@ -258,6 +258,30 @@ describe('management API on the real stack', () => {
     assert.equal((await api(stack, 'GET', `/api/endpoints/${ep.body.id}`)).status, 404);
   });
 
+  it('dead-letters in-flight deliveries of a disabled endpoint, replayable once it is enabled again', async () => {
+    const ep = await api(stack, 'POST', '/api/endpoints', {
+      name: 'paused',
+      url: `${receiver.url}/paused`,
+      events: ['paused.*'],
+      retryConfig: { strategy: 'fixed', baseDelay: 1500, maxAttempts: 5 },
+    });
+    receiver.respond('/paused', 503);
+    const ev = await api(stack, 'POST', '/api/events', { type: 'paused.x', payload: {} });
+    await receiver.waitFor(1, { path: '/paused' });
+    await api(stack, 'PATCH', `/api/endpoints/${ep.body.id}`, { enabled: false });
+    const result = await (await child(`delivery:${ev.body.eventId}:${ep.body.id}`)).result();
+    assert.equal(result.status, 'dead_lettered');
+    assert.equal(receiver.to('/paused').length, 1, 'nothing was sent while disabled');
+
+    receiver.respond('/paused', 200);
+    await api(stack, 'PATCH', `/api/endpoints/${ep.body.id}`, { enabled: true });
+    const [dead] = (await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.body.id}`)).body.data;
+    const replay = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
+    const replayed = await stack.platform.temporal.workflow.getHandle(replay.body.workflowId).result();
+    assert.equal(replayed.status, 'delivered');
+    assert.equal(receiver.to('/paused').length, 2);
+  });
+
   it('reports attempt statistics per endpoint', async () => {
     const ep = await api(stack, 'POST', '/api/endpoints', {
       name: 'stats',
