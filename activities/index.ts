@@ -12,6 +12,7 @@ import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/en
 import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js';
 import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
+import type { Metrics } from '../src/metrics.js';
 import type { BreakerOutcome, EndpointWorkflowInput } from '../workflows/definitions.js';
 import { postWebhook, type HttpAttempt } from './deliver.js';
 
@@ -22,6 +23,7 @@ export interface ActivityDeps {
   /** Reaches the endpoint's breaker workflow (signal-with-start is a client call). */
   temporal: Client;
   taskQueue: string;
+  metrics?: Metrics;
 }
 
 export interface EventRef {
@@ -91,6 +93,7 @@ export function createActivities({
   allowPrivateNetworks,
   temporal,
   taskQueue,
+  metrics,
 }: ActivityDeps) {
   async function tellBreaker(
     endpointId: string,
@@ -190,6 +193,10 @@ export function createActivities({
         },
         http.outcome === 'retryable' ? 'retrying' : http.outcome,
       );
+      if (endpoint?.enabled && http.errorClass !== 'config') {
+        const status = http.statusCode !== null ? String(http.statusCode) : (http.errorClass ?? 'error');
+        metrics?.attemptSent(endpoint.id, attempt, status, http.durationMs / 1000);
+      }
       if (endpoint && http.outcome === 'gone') {
         await disableEndpoint(db, endpoint.id, `the receiver answered 410 Gone to ${deliveryId}`);
       }
@@ -239,6 +246,7 @@ export function createActivities({
         lastError: last.error,
       });
       await setDeliveryStatus(db, deliveryId, run, 'dead_lettered');
+      metrics?.deadLettered(ref.endpointId);
     },
 
     async recordEventOutcome(eventId: string, status: string): Promise<void> {

@@ -19,6 +19,10 @@ export interface Config {
   /** Worker slots: workflow tasks and activities (deliveries) run at once in one worker process. */
   workflowTaskSlots: number;
   activitySlots: number;
+  /** Label metrics by endpoint id; off for deployments with very many endpoints. */
+  metricsPerEndpoint: boolean;
+  /** Where a worker-only process serves /metrics. */
+  metricsPort: number;
   /** Requests a second per API key (0: no limit); bursts of twice that. */
   rateLimit: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -64,6 +68,8 @@ const schema = z.object({
   HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   HOOKLINE_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(1).max(1000).default(40),
   HOOKLINE_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(5000).default(100),
+  HOOKLINE_METRICS_PER_ENDPOINT: bool(true),
+  HOOKLINE_METRICS_PORT: port(9464),
   HOOKLINE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
   HOOKLINE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
@@ -108,6 +114,8 @@ export function loadConfig(
     allowPrivateNetworks: c.HOOKLINE_ALLOW_PRIVATE_NETWORKS,
     role: c.HOOKLINE_ROLE,
     rateLimit: c.HOOKLINE_RATE_LIMIT,
+    metricsPerEndpoint: c.HOOKLINE_METRICS_PER_ENDPOINT,
+    metricsPort: c.HOOKLINE_METRICS_PORT,
     workflowTaskSlots: c.HOOKLINE_WORKFLOW_TASK_SLOTS,
     activitySlots: c.HOOKLINE_ACTIVITY_SLOTS,
     logLevel: c.HOOKLINE_LOG_LEVEL,

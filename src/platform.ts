@@ -12,6 +12,7 @@ import { ensureDefaultApplication } from './db/applications.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db } from './db/pool.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
+import { createMetrics } from './metrics.js';
 import { connectClient } from './temporal/client.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { createWorker, installRuntime } from './temporal/worker.js';
@@ -23,8 +24,21 @@ export interface PlatformOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
+const listen = (server: Server, port: number, host: string) =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
 export interface Platform {
   apiUrl: string | undefined;
+  metricsUrl: string | undefined;
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   databaseUrl: string;
@@ -81,6 +95,14 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     const temporal = await connectClient(temporalAddress, config.temporalNamespace);
     stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
+    const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
+    metrics.observeBacklog({
+      db,
+      temporal,
+      namespace: config.temporalNamespace,
+      taskQueue: config.temporalTaskQueue,
+    });
+
     if (config.role !== 'api') {
       installRuntime();
       const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
@@ -97,6 +119,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
           allowPrivateNetworks: config.allowPrivateNetworks,
           temporal,
           taskQueue: config.temporalTaskQueue,
+          metrics,
         }),
         ...(workflowBundle ? { workflowBundle } : {}),
       });
@@ -123,26 +146,31 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         namespace: config.temporalNamespace,
         temporalUiUrl,
         rateLimit: config.rateLimit,
+        metrics,
         logError: (err) => log.error({ err }, 'request failed'),
       });
       const server: Server = createServer(app);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => resolve());
-      });
-      stops.push({
-        name: 'api',
-        stop: () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      });
+      await listen(server, config.port, config.host);
+      stops.push({ name: 'api', stop: () => closeServer(server) });
       const { port } = server.address() as AddressInfo;
       apiUrl = `http://${config.host}:${port}`;
     }
 
-    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, db, temporal, stop };
+    let metricsUrl: string | undefined;
+    if (config.role === 'worker') {
+      // A worker-only process serves its own /metrics for Prometheus.
+      const server = createServer((req, res) => {
+        if (req.url !== '/metrics') return void res.writeHead(404).end();
+        void metrics.registry.metrics().then((body) => {
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
+        });
+      });
+      await listen(server, config.metricsPort, config.host);
+      stops.push({ name: 'metrics server', stop: () => closeServer(server) });
+      metricsUrl = `http://${config.host}:${(server.address() as AddressInfo).port}/metrics`;
+    }
+
+    return { apiUrl, metricsUrl, temporalAddress, temporalUiUrl, databaseUrl, db, temporal, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -4,6 +4,8 @@ import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
 import { ApiDocs } from './docs.js';
 import { requireApiKey } from './auth.js';
+import { observabilityRoutes } from './observability.js';
+import { taskQueueBacklog, type Metrics } from '../metrics.js';
 import { rateLimit } from './rate-limit.js';
 import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -19,6 +21,7 @@ export interface AppDeps {
   namespace: string;
   /** Requests a second per API key; 0 turns the limit off. */
   rateLimit: number;
+  metrics: Metrics;
   temporalUiUrl?: string | undefined;
   logError: (err: unknown) => void;
 }
@@ -39,13 +42,36 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
+  /** 200 when the database, Temporal and a polling worker are all there; else 503 naming what is not. */
   app.get('/health', async (_req, res) => {
-    const database = await deps.db.query('SELECT 1').then(
-      () => 'ok',
-      () => 'unavailable',
-    );
-    const healthy = database === 'ok';
-    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'degraded', database });
+    const check = async (fn: () => Promise<unknown>) =>
+      fn().then(
+        (v) => (v === false ? 'down' : 'ok'),
+        () => 'down',
+      );
+    const [database, temporal, worker] = await Promise.all([
+      check(() => deps.db.query('SELECT 1')),
+      check(() => deps.temporal.workflowService.getSystemInfo({})),
+      check(async () => {
+        const b = await taskQueueBacklog({
+          temporal: deps.temporal,
+          namespace: deps.namespace,
+          taskQueue: deps.taskQueue,
+        });
+        return b.workflowPollers > 0;
+      }),
+    ]);
+    const parts = { api: 'ok', database, temporal, worker };
+    const failing = Object.entries(parts)
+      .filter(([, v]) => v !== 'ok')
+      .map(([k]) => k);
+    res
+      .status(failing.length ? 503 : 200)
+      .json({ status: failing.length ? 'unhealthy' : 'ok', ...parts, failing });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   const docs = new ApiDocs();
@@ -77,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/dead-letters', deadLetterRoutes({ ...deps, docs }));
   api.use('/deliveries', deliveryRoutes(deps.db, docs));
   api.use('/events', eventRoutes({ ...deps, docs }));
+  api.use(observabilityRoutes({ ...deps, docs }));
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 
   app.use('/api', api);

@@ -13,6 +13,7 @@ import {
 } from '../db/events.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
+import type { Metrics } from '../metrics.js';
 import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startEventWorkflow } from '../temporal/starts.js';
@@ -43,6 +44,7 @@ export interface EventRouteDeps {
   temporalUiUrl?: string | undefined;
   namespace: string;
   docs: ApiDocs;
+  metrics: Metrics;
 }
 
 type IngestResult =
@@ -56,6 +58,7 @@ export function eventRoutes({
   temporalUiUrl,
   namespace,
   docs,
+  metrics,
 }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
@@ -117,6 +120,7 @@ export function eventRoutes({
       try {
         await startEventWorkflow(temporal, taskQueue, event, { delayMs: options.delay });
         if (!created) await setEventStatus(db, event.id, 'accepted');
+        metrics.eventReceived(event.type, event.source);
       } catch (err) {
         await setEventStatus(db, event.id, 'not_started').catch(() => {});
         return {

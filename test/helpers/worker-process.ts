@@ -7,6 +7,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export interface WorkerProcess {
   child: ChildProcess;
+  /** Where this worker serves its own /metrics. */
+  metricsUrl: string;
   output(): string;
   /** SIGKILL: the process gets no chance to finish anything. */
   kill(): Promise<void>;
@@ -31,6 +33,7 @@ export async function startWorkerProcess(
       HOOKLINE_ALLOW_PRIVATE_NETWORKS: 'true',
       HOOKLINE_DATA_DIR: path.join(stack.dataDir, name),
       HOOKLINE_LOG_LEVEL: 'warn',
+      HOOKLINE_METRICS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,5 +60,12 @@ export async function startWorkerProcess(
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     await exited;
   };
-  return { child, output: () => out, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  const metricsUrl = /Metrics:\s+(\S+)/.exec(out)?.[1] ?? '';
+  return {
+    child,
+    metricsUrl,
+    output: () => out,
+    kill: () => signal('SIGKILL'),
+    stop: () => signal('SIGTERM'),
+  };
 }

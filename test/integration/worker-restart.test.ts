@@ -21,6 +21,15 @@ describe('worker processes against one Temporal and PostgreSQL', () => {
     await receiver?.close();
   });
 
+  it('reports an API without any polling worker as unhealthy, naming the worker', async () => {
+    const res = await fetch(`${stack.platform.apiUrl}/health`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { failing: string[]; database: string; temporal: string };
+    assert.deepEqual(body.failing, ['worker']);
+    assert.equal(body.database, 'ok');
+    assert.equal(body.temporal, 'ok');
+  });
+
   it('leaves the delivery to a new worker, which sends the next attempt on schedule, once', async () => {
     workers.push(await startWorkerProcess(stack, 'worker-1'));
     const ep = await api(stack, 'POST', '/api/endpoints', {
@@ -39,6 +48,12 @@ describe('worker processes against one Temporal and PostgreSQL', () => {
       assert.ok(i < 100, 'the delivery never started its backoff wait');
       await new Promise((r) => setTimeout(r, 50));
     }
+    const workerMetrics = await (await fetch(workers[0]!.metricsUrl)).text();
+    assert.match(
+      workerMetrics,
+      /hookline_webhooks_sent_total\{endpoint="ep_[^"]+",status="503"\} 1/,
+      'its own /metrics',
+    );
     await workers[0]!.kill();
     receiver.respond('/restart', 200);
     workers.push(await startWorkerProcess(stack, 'worker-2'));

@@ -1,0 +1,125 @@
+import type { Client } from '@temporalio/client';
+import protos from '@temporalio/proto';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from './db/pool.js';
+
+/**
+ * Prometheus metrics, the guide's names with the `hookline_` prefix, on a fresh Registry per
+ * process. Counted in the API and in activities, never in workflow code (it re-runs on replay).
+ * `endpoint` is the endpoint id; with per-endpoint labels off it is `all`.
+ */
+export function createMetrics(opts: { perEndpoint: boolean }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hookline_' });
+  const endpoint = (id: string) => (opts.perEndpoint ? id : 'all');
+
+  const eventsReceived = new Counter({
+    name: 'hookline_events_received_total',
+    help: 'Events accepted by the API',
+    labelNames: ['event_type', 'source'],
+    registers: [registry],
+  });
+  const webhooksSent = new Counter({
+    name: 'hookline_webhooks_sent_total',
+    help: 'Delivery attempts sent, by outcome status (HTTP status code, or the error class)',
+    labelNames: ['endpoint', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'hookline_webhook_duration_seconds',
+    help: 'Time from sending a webhook to its response',
+    labelNames: ['endpoint'],
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const retryAttempts = new Counter({
+    name: 'hookline_retry_attempts_total',
+    help: 'Attempts after the first, by attempt number',
+    labelNames: ['endpoint', 'attempt_number'],
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'hookline_dead_letters_total',
+    help: 'Deliveries that ended as dead letters',
+    labelNames: ['endpoint'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    eventReceived(eventType: string, source: string | null) {
+      eventsReceived.inc({ event_type: eventType, source: source ?? 'unknown' });
+    },
+    attemptSent(endpointId: string, attempt: number, status: string, seconds: number) {
+      webhooksSent.inc({ endpoint: endpoint(endpointId), status });
+      duration.observe({ endpoint: endpoint(endpointId) }, seconds);
+      if (attempt > 1) retryAttempts.inc({ endpoint: endpoint(endpointId), attempt_number: String(attempt) });
+    },
+    deadLettered(endpointId: string) {
+      deadLetters.inc({ endpoint: endpoint(endpointId) });
+    },
+    /** Gauges read at scrape time from where the truth is: Temporal and the query model. */
+    observeBacklog(source: { db: Db; temporal: Client; namespace: string; taskQueue: string }) {
+      new Gauge({
+        name: 'hookline_queue_size',
+        help: 'Pending work: Temporal task queue backlogs and deliveries waiting to retry or for a circuit',
+        labelNames: ['queue_name'],
+        registers: [registry],
+        async collect() {
+          const backlog = await taskQueueBacklog(source);
+          this.set({ queue_name: 'workflow_tasks' }, backlog.workflowTasks);
+          this.set({ queue_name: 'activity_tasks' }, backlog.activityTasks);
+          const { rows } = await source.db.query<{ status: string; n: string }>(
+            `SELECT status, count(*) AS n FROM deliveries WHERE status IN ('retrying', 'waiting_circuit') GROUP BY status`,
+          );
+          const waiting = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+          this.set({ queue_name: 'deliveries_retrying' }, waiting.retrying ?? 0);
+          this.set({ queue_name: 'deliveries_waiting_circuit' }, waiting.waiting_circuit ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'hookline_circuit_breaker_state',
+        help: 'Circuit breaker state per endpoint: 0 closed, 1 open, 2 half-open',
+        labelNames: ['endpoint'],
+        registers: [registry],
+        async collect() {
+          this.reset();
+          const { rows } = await source.db.query<{ endpoint_id: string; state: string }>(
+            'SELECT endpoint_id, state FROM endpoint_circuits',
+          );
+          const value = { closed: 0, open: 1, half_open: 2 } as Record<string, number>;
+          if (opts.perEndpoint) {
+            for (const r of rows) this.set({ endpoint: r.endpoint_id }, value[r.state] ?? 0);
+          } else {
+            // One series: the worst state of any endpoint.
+            this.set({ endpoint: 'all' }, Math.max(0, ...rows.map((r) => value[r.state] ?? 0)));
+          }
+        },
+      });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Approximate backlog of the task queue's workflow and activity tasks, from Temporal. */
+export async function taskQueueBacklog(source: { temporal: Client; namespace: string; taskQueue: string }) {
+  const { TaskQueueType } = protos.temporal.api.enums.v1;
+  const describe = (taskQueueType: protos.temporal.api.enums.v1.TaskQueueType) =>
+    source.temporal.workflowService.describeTaskQueue({
+      namespace: source.namespace,
+      taskQueue: { name: source.taskQueue },
+      taskQueueType,
+      reportStats: true,
+    });
+  const [wf, act] = await Promise.all([
+    describe(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+    describe(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+  ]);
+  return {
+    workflowTasks: Number(wf.stats?.approximateBacklogCount ?? 0),
+    activityTasks: Number(act.stats?.approximateBacklogCount ?? 0),
+    /** Workers that polled the queue recently (Temporal keeps a poller for about a minute). */
+    workflowPollers: wf.pollers?.length ?? 0,
+  };
+}
