@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { resolveCircuitConfig, type CircuitConfig } from '../src/domain/circuit.js';
 import { deliveryWorkflowId, endpointWorkflowId } from '../src/domain/ids.js';
@@ -24,6 +26,7 @@ export interface ActivityDeps {
   temporal: Client;
   taskQueue: string;
   metrics?: Metrics;
+  log?: Logger;
 }
 
 export interface EventRef {
@@ -94,6 +97,7 @@ export function createActivities({
   temporal,
   taskQueue,
   metrics,
+  log,
 }: ActivityDeps) {
   async function tellBreaker(
     endpointId: string,
@@ -197,6 +201,20 @@ export function createActivities({
         const status = http.statusCode !== null ? String(http.statusCode) : (http.errorClass ?? 'error');
         metrics?.attemptSent(endpoint.id, attempt, status, http.durationMs / 1000);
       }
+      log?.info(
+        {
+          workflowId: Context.current().info.workflowExecution?.workflowId,
+          deliveryId,
+          run,
+          attempt,
+          probe,
+          outcome: http.outcome,
+          statusCode: http.statusCode,
+          errorClass: http.errorClass,
+          durationMs: http.durationMs,
+        },
+        'delivery attempt',
+      );
       if (endpoint && http.outcome === 'gone') {
         await disableEndpoint(db, endpoint.id, `the receiver answered 410 Gone to ${deliveryId}`);
       }

@@ -19,6 +19,8 @@ export interface Config {
   /** Worker slots: workflow tasks and activities (deliveries) run at once in one worker process. */
   workflowTaskSlots: number;
   activitySlots: number;
+  /** How long a stopping worker lets running deliveries finish before cancelling them. */
+  shutdownGraceMs: number;
   /** Label metrics by endpoint id; off for deployments with very many endpoints. */
   metricsPerEndpoint: boolean;
   /** Where a worker-only process serves /metrics. */
@@ -68,6 +70,7 @@ const schema = z.object({
   HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   HOOKLINE_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(1).max(1000).default(40),
   HOOKLINE_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(5000).default(100),
+  HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   HOOKLINE_METRICS_PER_ENDPOINT: bool(true),
   HOOKLINE_METRICS_PORT: port(9464),
   HOOKLINE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
@@ -115,6 +118,7 @@ export function loadConfig(
     role: c.HOOKLINE_ROLE,
     rateLimit: c.HOOKLINE_RATE_LIMIT,
     metricsPerEndpoint: c.HOOKLINE_METRICS_PER_ENDPOINT,
+    shutdownGraceMs: c.HOOKLINE_SHUTDOWN_GRACE_MS,
     metricsPort: c.HOOKLINE_METRICS_PORT,
     workflowTaskSlots: c.HOOKLINE_WORKFLOW_TASK_SLOTS,
     activitySlots: c.HOOKLINE_ACTIVITY_SLOTS,

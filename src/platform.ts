@@ -104,7 +104,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     });
 
     if (config.role !== 'api') {
-      installRuntime();
+      installRuntime(log);
       const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
       stops.push({ name: 'http agent', stop: () => dispatcher.close() });
       const { worker, connection } = await createWorker({
@@ -113,6 +113,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         taskQueue: config.temporalTaskQueue,
         workflowTaskSlots: config.workflowTaskSlots,
         activitySlots: config.activitySlots,
+        shutdownGraceMs: config.shutdownGraceMs,
         activities: createActivities({
           db,
           dispatcher,
@@ -120,6 +121,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
           temporal,
           taskQueue: config.temporalTaskQueue,
           metrics,
+          log: log.child({ component: 'activity' }),
         }),
         ...(workflowBundle ? { workflowBundle } : {}),
       });
@@ -147,7 +149,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         temporalUiUrl,
         rateLimit: config.rateLimit,
         metrics,
-        logError: (err) => log.error({ err }, 'request failed'),
+        log: log.child({ component: 'api' }),
       });
       const server: Server = createServer(app);
       await listen(server, config.port, config.host);

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
@@ -23,7 +25,7 @@ export interface AppDeps {
   rateLimit: number;
   metrics: Metrics;
   temporalUiUrl?: string | undefined;
-  logError: (err: unknown) => void;
+  log: Logger;
 }
 
 /** A request with a body must send JSON; an empty body (e.g. a replay POST) needs no type. */
@@ -41,6 +43,28 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+
+  // Every request gets an id (the caller's X-Request-Id when it is sane), echoed and logged.
+  app.use((req, res, next) => {
+    const given = req.header('x-request-id');
+    const requestId = given && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.on('finish', () => {
+      deps.log.info(
+        {
+          requestId,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          durationMs: Math.round(performance.now() - started),
+          applicationId: req.applicationId,
+        },
+        'request',
+      );
+    });
+    next();
+  });
 
   /** 200 when the database, Temporal and a polling worker are all there; else 503 naming what is not. */
   app.get('/health', async (_req, res) => {
@@ -107,6 +131,6 @@ export function createApp(deps: AppDeps): Express {
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 
   app.use('/api', api);
-  app.use(errorHandler(deps.logError));
+  app.use(errorHandler((err) => deps.log.error({ err }, 'request failed')));
   return app;
 }

@@ -6,18 +6,30 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import type { Activities } from '../../activities/index.js';
+import { temporalLogger } from '../logger.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 let runtimeInstalled = false;
 
-/** Temporal's core logs only warnings and above to the console, so a run's output stays readable. */
-export function installRuntime(): void {
+/**
+ * The SDK's and core's own logs: warnings and above, into the given logger (JSON), or to the
+ * console when there is none (tests), so a run's output stays readable.
+ */
+export function installRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install(
+      logger
+        ? {
+            logger: temporalLogger(logger),
+            telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+          }
+        : { logger: new DefaultLogger('WARN') },
+    );
   } catch {
     // Already installed by someone else (a test environment): keep theirs.
   }
@@ -30,6 +42,8 @@ export interface WorkerOptions {
   activities: Activities;
   workflowTaskSlots: number;
   activitySlots: number;
+  /** How long a stopping worker lets running activities finish. */
+  shutdownGraceMs: number;
   /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled now. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -45,6 +59,7 @@ export async function createWorker(
     activities: opts.activities,
     maxConcurrentWorkflowTaskExecutions: opts.workflowTaskSlots,
     maxConcurrentActivityTaskExecutions: opts.activitySlots,
+    shutdownGraceTime: opts.shutdownGraceMs,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };

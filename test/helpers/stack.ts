@@ -42,7 +42,7 @@ export interface TestStack {
  * in a fresh data dir, or in `dataDir` to start again on earlier data.
  */
 export async function startStack(
-  opts: { dataDir?: string; apiKey?: string; env?: Record<string, string> } = {},
+  opts: { dataDir?: string; apiKey?: string; env?: Record<string, string>; logs?: string[] } = {},
 ): Promise<TestStack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hookline-test-')));
   const apiKey = opts.apiKey ?? generateApiKey();
@@ -58,7 +58,10 @@ export async function startStack(
     HOOKLINE_TASK_QUEUE: `hookline-test-${process.pid}`,
     ...opts.env,
   });
-  const log = createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
+  const logs = opts.logs;
+  const log = logs
+    ? createLogger('debug', { write: (line: string) => void logs.push(line) })
+    : createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
   const platform = await startPlatform({ config, log, workflowBundle: await workflowBundle() });
   return {
     platform,
