@@ -66,10 +66,6 @@ describe('structured logs of a full run', () => {
     for (const r of receiver.to('/logged')) {
       secrets.push(...String(r.headers['webhook-signature']).split(' '), String(r.headers['x-signature']));
     }
-    await waitUntil(
-      async () => logs.some((l) => l.includes('"status":"dead_lettered"') || l.includes('dead')),
-      5000,
-    ).catch(() => undefined);
   });
 
   after(async () => {
