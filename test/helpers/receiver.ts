@@ -17,6 +17,8 @@ export interface Receiver {
   waitFor(count: number, opts?: { path?: string; timeoutMs?: number }): Promise<Received[]>;
   /** Answers requests to `path` with `status` from now on (default 200). */
   respond(path: string, status: number): void;
+  /** Answers requests to `path` only after `ms` from now on. */
+  delay(path: string, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export interface Receiver {
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
   const statuses = new Map<string, number>();
+  const delays = new Map<string, number>();
   const waiters = new Set<() => void>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -36,9 +39,14 @@ export async function startReceiver(): Promise<Receiver> {
         body: Buffer.concat(chunks).toString('utf8'),
         at: Date.now(),
       });
-      res.statusCode = statuses.get(path) ?? 200;
-      res.end('ok');
       for (const w of waiters) w();
+      setTimeout(
+        () => {
+          res.statusCode = statuses.get(path) ?? 200;
+          res.end('ok');
+        },
+        delays.get(path) ?? 0,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,6 +57,7 @@ export async function startReceiver(): Promise<Receiver> {
     received,
     to,
     respond: (path, status) => statuses.set(path, status),
+    delay: (path, ms) => delays.set(path, ms),
     waitFor(count, { path, timeoutMs = 30_000 } = {}) {
       const current = () => (path ? to(path) : received);
       return new Promise((resolve, reject) => {

@@ -105,4 +105,29 @@ describe('worker processes against one Temporal and PostgreSQL', () => {
       `high-priority events should arrive first on average: ${arrivals.join(' ')}`,
     );
   });
+
+  it('lets a running delivery finish when its worker is stopped gracefully', async () => {
+    workers.push(await startWorkerProcess(stack, 'worker-4'));
+    const ep = await api(stack, 'POST', '/api/endpoints', {
+      name: 'slow',
+      url: `${receiver.url}/slow`,
+      events: ['slow.*'],
+    });
+    receiver.delay('/slow', 2000);
+    const sent = await api(stack, 'POST', '/api/events', { type: 'slow.x', payload: {} });
+    await receiver.waitFor(1, { path: '/slow' });
+    const stopping = Date.now();
+    await workers.pop()!.stop(); // SIGTERM while the receiver takes 2 s to answer
+    assert.ok(
+      Date.now() - stopping >= 1000,
+      `the worker waited for its delivery (${Date.now() - stopping} ms)`,
+    );
+
+    workers.push(await startWorkerProcess(stack, 'worker-5'));
+    const handle = stack.platform.temporal.workflow.getHandle(`delivery:${sent.body.eventId}:${ep.body.id}`);
+    const progress = await handle.result();
+    assert.equal(progress.status, 'delivered');
+    assert.equal(progress.attempts, 1, 'the attempt finished on the stopping worker, not sent again');
+    assert.equal(receiver.to('/slow').length, 1);
+  });
 });
