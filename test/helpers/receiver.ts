@@ -39,14 +39,14 @@ export async function startReceiver(): Promise<Receiver> {
         body: Buffer.concat(chunks).toString('utf8'),
         at: Date.now(),
       });
+      // The answer is decided on arrival, so a test reacting to this request changes only later ones.
+      const status = statuses.get(path) ?? 200;
+      const delay = delays.get(path) ?? 0;
       for (const w of waiters) w();
-      setTimeout(
-        () => {
-          res.statusCode = statuses.get(path) ?? 200;
-          res.end('ok');
-        },
-        delays.get(path) ?? 0,
-      );
+      setTimeout(() => {
+        res.statusCode = status;
+        res.end('ok');
+      }, delay);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

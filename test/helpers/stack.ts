@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateApiKey } from '../../src/db/applications.js';
@@ -8,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { startPlatform, type Platform } from '../../src/platform.js';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker.js';
 import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -94,4 +96,24 @@ export async function api(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * The handle of a workflow once it exists: a child delivery appears only after its event
+ * workflow has started it, so a test waits for it rather than racing it.
+ */
+export async function startedWorkflow(stack: TestStack, workflowId: string) {
+  const handle = stack.platform.temporal.workflow.getHandle(workflowId);
+  await waitUntil(() =>
+    handle.describe().then(
+      () => true,
+      (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+    ),
+  );
+  return handle;
+}
+
+/** The result of a workflow, once it exists and has finished. */
+export async function workflowResult(stack: TestStack, workflowId: string): Promise<any> {
+  return (await startedWorkflow(stack, workflowId)).result();
 }

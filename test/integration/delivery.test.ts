@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { api, startedWorkflow, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('delivery semantics on the real stack', () => {
@@ -36,20 +36,6 @@ describe('delivery semantics on the real stack', () => {
     return r.body as { eventId: string; workflowId: string };
   }
 
-  /** The delivery workflow's handle once its parent has started it. */
-  async function child(workflowId: string) {
-    const handle = stack.platform.temporal.workflow.getHandle(workflowId);
-    await waitUntil(() =>
-      handle.describe().then(
-        () => true,
-        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
-      ),
-    );
-    return handle;
-  }
-
-  const result = async (workflowId: string) => (await child(workflowId)).result();
-
   it('retries a 503 after the policy delay and records every attempt', async () => {
     const ep = await endpoint('flaky', {
       retryConfig: { strategy: 'fixed', baseDelay: 500, maxAttempts: 3 },
@@ -58,7 +44,7 @@ describe('delivery semantics on the real stack', () => {
     const ev = await send('flaky.happened');
     await receiver.waitFor(1, { path: '/flaky' });
     receiver.respond('/flaky', 200);
-    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    const delivery = await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`);
     assert.equal(delivery.status, 'delivered');
     assert.equal(delivery.attempts, 2);
     const [first, second] = receiver.to('/flaky');
@@ -87,7 +73,7 @@ describe('delivery semantics on the real stack', () => {
     });
     receiver.respond('/down', 500);
     const ev = await send('down.happened');
-    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    const delivery = await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`);
     assert.equal(delivery.status, 'dead_lettered');
     const list = await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}`);
     assert.equal(list.body.data.length, 1);
@@ -100,7 +86,7 @@ describe('delivery semantics on the real stack', () => {
     const replay = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
     assert.equal(replay.status, 202);
     assert.equal(replay.body.run, 1);
-    const replayed = await result(replay.body.workflowId);
+    const replayed = await workflowResult(stack, replay.body.workflowId);
     assert.equal(replayed.status, 'delivered');
     assert.equal(replayed.attempts, 1, 'a replay starts with fresh attempts');
     const again = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
@@ -122,14 +108,14 @@ describe('delivery semantics on the real stack', () => {
     const ep = await endpoint('gone');
     receiver.respond('/gone', 410);
     const ev = await send('gone.happened');
-    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    const delivery = await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`);
     assert.equal(delivery.status, 'dead_lettered');
     assert.equal(receiver.to('/gone').length, 1, 'no retry after 410');
     const after = await api(stack, 'GET', `/api/endpoints/${ep.id}`);
     assert.equal(after.body.enabled, false);
     assert.match(after.body.disabledReason, /410/);
     const next = await send('gone.again');
-    await result(next.workflowId);
+    await workflowResult(stack, next.workflowId);
     assert.equal(receiver.to('/gone').length, 1, 'a disabled endpoint gets no new deliveries');
   });
 
@@ -137,7 +123,7 @@ describe('delivery semantics on the real stack', () => {
     const ep = await endpoint('bad');
     receiver.respond('/bad', 422);
     const ev = await send('bad.happened');
-    const delivery = await result(`delivery:${ev.eventId}:${ep.id}`);
+    const delivery = await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`);
     assert.equal(delivery.status, 'dead_lettered');
     assert.equal(receiver.to('/bad').length, 1);
   });
@@ -153,13 +139,16 @@ describe('delivery semantics on the real stack', () => {
     let circuit = await waitForCircuit(ep.id, 'open');
     assert.equal(circuit.body.consecutiveFailures, 3);
     const held = await send('breaker.two');
-    const heldHandle = await child(`delivery:${held.eventId}:${ep.id}`);
+    const heldHandle = await startedWorkflow(stack, `delivery:${held.eventId}:${ep.id}`);
     await waitUntil(
       async () => ((await heldHandle.query('deliveryWorkflow.progress')) as any).status === 'waiting_circuit',
     );
     const sentWhileOpen = receiver.to('/breaker').length;
     receiver.respond('/breaker', 200);
-    const [a, b] = await Promise.all([result(`delivery:${first.eventId}:${ep.id}`), heldHandle.result()]);
+    const [a, b] = await Promise.all([
+      workflowResult(stack, `delivery:${first.eventId}:${ep.id}`),
+      heldHandle.result(),
+    ]);
     assert.equal(a.status, 'delivered');
     assert.equal(b.status, 'delivered');
     assert.equal(b.attempts, 1, 'the held delivery spent no attempt while waiting');
@@ -175,7 +164,7 @@ describe('delivery semantics on the real stack', () => {
   it('delivers to a healthy busy endpoint without any round trip through its breaker', async () => {
     const ep = await endpoint('hot');
     const events = await Promise.all(Array.from({ length: 30 }, () => send('hot.happened')));
-    await Promise.all(events.map((e) => result(`delivery:${e.eventId}:${ep.id}`)));
+    await Promise.all(events.map((e) => workflowResult(stack, `delivery:${e.eventId}:${ep.id}`)));
     assert.equal(receiver.to('/hot').length, 30);
     await assert.rejects(
       stack.platform.temporal.workflow.getHandle(`endpoint:${ep.id}`).describe(),

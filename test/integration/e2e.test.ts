@@ -193,6 +193,8 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
       'GET /api/events',
       'GET /api/events/{id}',
       'GET /api/events/{id}/deliveries',
+      'GET /api/metrics/stream',
+      'GET /api/stats',
       'PATCH /api/endpoints/{id}',
       'POST /api/admin/applications',
       'POST /api/admin/applications/{id}/keys',
@@ -225,6 +227,16 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     // Every documented route is served (it may answer 400, 404 for the made-up id, … but not "no such route").
     for (const route of routes) {
       const [method, path] = route.split(' ') as [string, string];
+      if (route === 'GET /api/metrics/stream') {
+        const abort = new AbortController();
+        const stream = await fetch(`${stack.platform.apiUrl}${path}`, {
+          headers: { authorization: `Bearer ${stack.apiKey}` },
+          signal: abort.signal,
+        });
+        assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+        abort.abort();
+        continue;
+      }
       const url = path.replace(/\{[^}]+\}/g, 'nope');
       const auth = path.startsWith('/api/admin') ? stack.config.adminToken! : stack.apiKey;
       const r = await api(stack, method, url, method === 'GET' || method === 'DELETE' ? undefined : {}, {

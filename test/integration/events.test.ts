@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
-import { waitUntil } from '../helpers/wait.js';
+import { api, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
 
 describe('events API on the real stack', () => {
   let stack: TestStack;
@@ -29,16 +27,7 @@ describe('events API on the real stack', () => {
       })
     ).body.id as string;
 
-  const finished = async (workflowId: string) => {
-    const handle = stack.platform.temporal.workflow.getHandle(workflowId);
-    await waitUntil(() =>
-      handle.describe().then(
-        () => true,
-        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
-      ),
-    );
-    return handle.result();
-  };
+  const finished = (workflowId: string) => workflowResult(stack, workflowId);
 
   it('ingests a batch item by item: a bad item does not fail the others', async () => {
     await endpoint('batch');

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { verifyStandardWebhook } from '../helpers/verify-webhook.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { api, startedWorkflow, startStack, type TestStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('management API on the real stack', () => {
@@ -24,17 +23,6 @@ describe('management API on the real stack', () => {
     api(stack, method, route, body, { authorization: `Bearer ${stack.config.adminToken}` });
   const as = (key: string) => (method: string, route: string, body?: unknown) =>
     api(stack, method, route, body, { authorization: `Bearer ${key}` });
-
-  async function child(workflowId: string) {
-    const handle = stack.platform.temporal.workflow.getHandle(workflowId);
-    await waitUntil(() =>
-      handle.describe().then(
-        () => true,
-        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
-      ),
-    );
-    return handle;
-  }
 
   it('creates applications and keys with the admin token; a key is shown once and can be revoked', async () => {
     assert.equal(
@@ -80,7 +68,7 @@ describe('management API on the real stack', () => {
     receiver.respond('/tenant-b', 500);
     const ev = await b('POST', '/api/events', { type: 'b.happened', payload: { secret: 'of B' } });
     const deliveryId = `delivery:${ev.body.eventId}:${ep.body.id}`;
-    await (await child(deliveryId)).result();
+    await (await startedWorkflow(stack, deliveryId)).result();
     const dead = (await b('GET', '/api/dead-letters')).body.data[0];
     assert.ok(dead, 'B has a dead letter');
 
@@ -251,7 +239,7 @@ describe('management API on the real stack', () => {
       ),
     );
     assert.equal((await api(stack, 'DELETE', `/api/endpoints/${ep.body.id}`)).status, 204);
-    const result = await (await child(`delivery:${ev.body.eventId}:${ep.body.id}`)).result();
+    const result = await (await startedWorkflow(stack, `delivery:${ev.body.eventId}:${ep.body.id}`)).result();
     assert.equal(result.status, 'dead_lettered');
     assert.equal(receiver.to('/doomed').length, 1, 'nothing was sent after the delete');
     assert.equal((await breaker.describe()).status.name, 'COMPLETED', 'the breaker was retired');
@@ -269,7 +257,7 @@ describe('management API on the real stack', () => {
     const ev = await api(stack, 'POST', '/api/events', { type: 'paused.x', payload: {} });
     await receiver.waitFor(1, { path: '/paused' });
     await api(stack, 'PATCH', `/api/endpoints/${ep.body.id}`, { enabled: false });
-    const result = await (await child(`delivery:${ev.body.eventId}:${ep.body.id}`)).result();
+    const result = await (await startedWorkflow(stack, `delivery:${ev.body.eventId}:${ep.body.id}`)).result();
     assert.equal(result.status, 'dead_lettered');
     assert.equal(receiver.to('/paused').length, 1, 'nothing was sent while disabled');
 
@@ -291,7 +279,8 @@ describe('management API on the real stack', () => {
     const events = await Promise.all(
       [1, 2, 3].map((n) => api(stack, 'POST', '/api/events', { type: 'stats.x', payload: { n } })),
     );
-    for (const e of events) await (await child(`delivery:${e.body.eventId}:${ep.body.id}`)).result();
+    for (const e of events)
+      await (await startedWorkflow(stack, `delivery:${e.body.eventId}:${ep.body.id}`)).result();
     const stats = await api(stack, 'GET', `/api/endpoints/${ep.body.id}/stats`);
     assert.equal(stats.body.total, 3);
     assert.equal(stats.body.successes, 3);

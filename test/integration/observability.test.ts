@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { EventSource } from 'eventsource';
 import { requireBinary } from '../../src/temporal/binaries.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { api, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** The value of one series in Prometheus text format, or undefined. */
@@ -47,15 +46,15 @@ describe('observability on the real stack', () => {
     });
     await receiver.waitFor(1, { path: '/observed' });
     receiver.respond('/observed', 200);
-    await finished(stack, first.body.workflowId);
+    await workflowResult(stack, first.body.workflowId);
     for (const n of [1, 2]) {
       const e = await api(stack, 'POST', '/api/events', { type: 'obs.x', source: 'tests', payload: { n } });
-      await finished(stack, e.body.workflowId);
+      await workflowResult(stack, e.body.workflowId);
     }
     receiver.respond('/observed', 503);
     const dead = await api(stack, 'POST', '/api/events', { type: 'obs.dead', source: 'tests', payload: {} });
     deadEventId = dead.body.eventId;
-    await finished(stack, dead.body.workflowId);
+    await workflowResult(stack, dead.body.workflowId);
   });
 
   after(async () => {
@@ -180,14 +179,3 @@ describe('observability on the real stack', () => {
     assert.deepEqual(await described.memo, { eventId: deadEventId, endpointId, eventType: 'obs.dead' });
   });
 });
-
-async function finished(stack: TestStack, workflowId: string): Promise<void> {
-  const handle = stack.platform.temporal.workflow.getHandle(workflowId);
-  await waitUntil(() =>
-    handle.describe().then(
-      () => true,
-      (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
-    ),
-  );
-  await handle.result();
-}
