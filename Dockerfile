@@ -11,4 +11,5 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 ENV HOOKLINE_HOST=0.0.0.0
 EXPOSE 3000
-CMD ["npx", "tsx", "src/main.ts"]
+# tsx is a runtime dependency: the image runs the TypeScript sources as npm start does.
+CMD ["node", "--import", "tsx", "src/main.ts"]

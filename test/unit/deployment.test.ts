@@ -130,4 +130,20 @@ describe('docker-compose stack', () => {
     assert.equal(datasource.datasources[0].url, 'http://prometheus:9090');
     assert.match(compose.services.grafana!.volumes!.join(' '), /deploy\/grafana\/dashboards/);
   });
+
+  it('builds an image whose command runs with production dependencies only', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    assert.match(dockerfile, /NODE_ENV=production/);
+    const cmd = /^CMD (.+)$/m.exec(dockerfile)?.[1];
+    assert.deepEqual(JSON.parse(cmd!), ['node', '--import', 'tsx', 'src/main.ts']);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    assert.ok(pkg.dependencies.tsx, 'tsx must be a dependency, not a devDependency');
+    for (const service of ['hookline-api', 'hookline-worker']) {
+      assert.equal(
+        (compose.services[service] as { build?: string }).build,
+        '.',
+        `${service} is built from the Dockerfile`,
+      );
+    }
+  });
 });
