@@ -74,6 +74,22 @@ export interface ApiKeyInfo {
   revokedAt: Date | null;
 }
 
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  key_prefix: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+const keyFromRow = (r: ApiKeyRow): ApiKeyInfo => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.key_prefix,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
 /** Stores only the key's hash; the caller shows the key once. */
 export async function createApiKey(
   db: Db,
@@ -82,35 +98,19 @@ export async function createApiKey(
   name: string,
   key: string,
 ): Promise<ApiKeyInfo> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    key_prefix: string;
-    created_at: Date;
-    revoked_at: Date | null;
-  }>(
+  const { rows } = await db.query<ApiKeyRow>(
     `INSERT INTO api_keys (id, application_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
     [id, applicationId, name, hashApiKey(key), key.slice(0, 6)],
   );
-  const r = rows[0]!;
-  return { id: r.id, name: r.name, prefix: r.key_prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+  return keyFromRow(rows[0]!);
 }
 
 export async function listApiKeys(db: Db, applicationId: string): Promise<ApiKeyInfo[]> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    key_prefix: string;
-    created_at: Date;
-    revoked_at: Date | null;
-  }>('SELECT * FROM api_keys WHERE application_id = $1 ORDER BY created_at, id', [applicationId]);
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    prefix: r.key_prefix,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-  }));
+  const { rows } = await db.query<ApiKeyRow>(
+    'SELECT * FROM api_keys WHERE application_id = $1 ORDER BY created_at, id',
+    [applicationId],
+  );
+  return rows.map(keyFromRow);
 }
 
 export async function revokeApiKey(db: Db, applicationId: string, keyId: string): Promise<boolean> {
