@@ -142,7 +142,7 @@ describe('observability on the real stack', () => {
     }
     const [a, , c] = messages;
     const gap = Date.parse(c!.at) - Date.parse(a!.at);
-    assert.ok(gap >= 1500 && gap <= 3500, `three messages about a second apart (${gap} ms)`);
+    assert.ok(gap >= 1500 && gap <= 8000, `three messages a second or so apart (${gap} ms)`);
     assert.ok(a!.eventsPerSecond > 0);
     assert.equal(a!.successRate, 0.5);
     assert.ok('workflowTasks' in a!.queues);
