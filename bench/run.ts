@@ -198,9 +198,19 @@ async function main() {
       );
     }
     await Promise.all(sends);
-    const arrived = await waitArrivals(receiver, total, 'latency');
-    const latencies = arrived
-      .map((r) => r.at - sentAt.get((JSON.parse(r.body) as { seq: number }).seq)!)
+    // Only this phase's events count (a straggler of an earlier phase carries no `seq`).
+    const firstArrival = new Map<number, number>();
+    const deadline = Date.now() + 10 * 60_000;
+    while (firstArrival.size < total && Date.now() < deadline) {
+      for (const r of receiver.received) {
+        const seq = (JSON.parse(r.body) as { seq?: number }).seq;
+        if (r.path === '/hot0' && seq !== undefined && !firstArrival.has(seq)) firstArrival.set(seq, r.at);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // From the 202's arrival at the client; a webhook can land before it, which counts as 0.
+    const latencies = [...firstArrival]
+      .map(([seq, at]) => Math.max(0, at - sentAt.get(seq)!))
       .sort((a, b) => a - b);
     results.latency = {
       ratePerSecond: target,
