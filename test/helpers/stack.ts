@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { startPlatform, type Platform } from '../../src/platform.js';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker.js';
 import { freePort } from './ports.js';
+import { startReceiver, type Receiver } from './receiver.js';
 import { waitUntil } from './wait.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -116,4 +117,16 @@ export async function startedWorkflow(stack: TestStack, workflowId: string) {
 /** The result of a workflow, once it exists and has finished. */
 export async function workflowResult(stack: TestStack, workflowId: string): Promise<any> {
   return (await startedWorkflow(stack, workflowId)).result();
+}
+
+/** The usual fixture of a test file: a loopback receiver and a stack on fresh data. */
+export async function startStackAndReceiver(): Promise<{ stack: TestStack; receiver: Receiver }> {
+  const receiver = await startReceiver();
+  return { stack: await startStack(), receiver };
+}
+
+/** Stops what `startStackAndReceiver` started, whatever of it did start. */
+export async function stopStackAndReceiver(stack?: TestStack, receiver?: Receiver): Promise<void> {
+  await stack?.stop();
+  await receiver?.close();
 }

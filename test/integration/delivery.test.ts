@@ -1,23 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startedWorkflow, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
+import type { Receiver } from '../helpers/receiver.js';
+import {
+  api,
+  startedWorkflow,
+  workflowResult,
+  type TestStack,
+  startStackAndReceiver,
+  stopStackAndReceiver,
+} from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('delivery semantics on the real stack', () => {
   let stack: TestStack;
   let receiver: Receiver;
 
-  before(async () => {
-    receiver = await startReceiver();
-    stack = await startStack();
-  });
-
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  before(async () => ({ stack, receiver } = await startStackAndReceiver()));
+  after(() => stopStackAndReceiver(stack, receiver));
 
   async function endpoint(name: string, extra: Record<string, unknown> = {}) {
     const r = await api(stack, 'POST', '/api/endpoints', {

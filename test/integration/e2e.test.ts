@@ -3,22 +3,21 @@ import { after, before, describe, it } from 'node:test';
 import { migrate } from '../../src/db/migrate.js';
 import { searchAttributes } from '../../workflows/definitions.js';
 import { verifyBodySignature, verifyStandardWebhook } from '../helpers/verify-webhook.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import type { Receiver } from '../helpers/receiver.js';
+import {
+  api,
+  startStack,
+  type TestStack,
+  startStackAndReceiver,
+  stopStackAndReceiver,
+} from '../helpers/stack.js';
 
 describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', () => {
   let stack: TestStack;
   let receiver: Receiver;
 
-  before(async () => {
-    receiver = await startReceiver();
-    stack = await startStack();
-  });
-
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  before(async () => ({ stack, receiver } = await startStackAndReceiver()));
+  after(() => stopStackAndReceiver(stack, receiver));
 
   const endpoint = (name: string, events: string[], extra: Record<string, unknown> = {}) =>
     api(stack, 'POST', '/api/endpoints', { name, url: `${receiver.url}/${name}`, events, ...extra });

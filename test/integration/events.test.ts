@@ -1,21 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
+import type { Receiver } from '../helpers/receiver.js';
+import {
+  api,
+  workflowResult,
+  type TestStack,
+  startStackAndReceiver,
+  stopStackAndReceiver,
+} from '../helpers/stack.js';
 
 describe('events API on the real stack', () => {
   let stack: TestStack;
   let receiver: Receiver;
 
-  before(async () => {
-    receiver = await startReceiver();
-    stack = await startStack();
-  });
-
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  before(async () => ({ stack, receiver } = await startStackAndReceiver()));
+  after(() => stopStackAndReceiver(stack, receiver));
 
   const endpoint = async (name: string, extra: Record<string, unknown> = {}) =>
     (

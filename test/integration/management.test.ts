@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyStandardWebhook } from '../helpers/verify-webhook.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startedWorkflow, startStack, type TestStack } from '../helpers/stack.js';
+import type { Receiver } from '../helpers/receiver.js';
+import {
+  api,
+  startedWorkflow,
+  type TestStack,
+  startStackAndReceiver,
+  stopStackAndReceiver,
+} from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('management API on the real stack', () => {
   let stack: TestStack;
   let receiver: Receiver;
 
-  before(async () => {
-    receiver = await startReceiver();
-    stack = await startStack();
-  });
-
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  before(async () => ({ stack, receiver } = await startStackAndReceiver()));
+  after(() => stopStackAndReceiver(stack, receiver));
 
   const admin = (method: string, route: string, body?: unknown) =>
     api(stack, method, route, body, { authorization: `Bearer ${stack.config.adminToken}` });
