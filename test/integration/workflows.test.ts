@@ -268,8 +268,16 @@ describe('workflows on the time-skipping test server', () => {
           ),
         );
       }
-      await waitUntil(async () => (await breaker.query(breakerStateQuery)).outcomes === total, 60_000);
-      const described = await env.client.workflow.getHandle('endpoint:ep_busy').describe();
+      // The query can see the last outcome before the run has reached its continue-as-new check,
+      // so wait for both: every outcome counted, and a later run than the first.
+      const latest = env.client.workflow.getHandle('endpoint:ep_busy');
+      await waitUntil(
+        async () =>
+          (await latest.query(breakerStateQuery)).outcomes === total &&
+          (await latest.describe()).runId !== breaker.firstExecutionRunId,
+        60_000,
+      );
+      const described = await latest.describe();
       assert.notEqual(described.runId, breaker.firstExecutionRunId, 'it continued as new');
       assert.ok(described.historyLength < 2500, `history stays short: ${described.historyLength}`);
       const s = await breaker.query(breakerStateQuery);
