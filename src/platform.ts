@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createDeliveryAgent } from '../activities/network.js';
@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from './infra/postgres.js';
 import { createMetrics } from './metrics.js';
 import { connectClient } from './temporal/client.js';
 import { startDevServer } from './temporal/dev-server.js';
+import { eagerCapable } from './temporal/starts.js';
 import { createWorker, installRuntime } from './temporal/worker.js';
 
 export interface PlatformOptions {
@@ -92,8 +93,16 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     const applied = await migrate(db);
     if (applied.length) log.info({ versions: applied }, 'database migrations applied');
 
-    const temporal = await connectClient(temporalAddress, config.temporalNamespace);
-    stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
+    // A process that runs the worker builds its client on the worker's native connection, so the
+    // API's starts can be eager (the first workflow task comes back in the start's answer).
+    if (config.role !== 'api') installRuntime(log);
+    const native =
+      config.role !== 'api' ? await NativeConnection.connect({ address: temporalAddress }) : undefined;
+    if (native) stops.push({ name: 'temporal connection', stop: () => native.close() });
+    const temporal = native
+      ? eagerCapable(new Client({ connection: native, namespace: config.temporalNamespace }))
+      : await connectClient(temporalAddress, config.temporalNamespace);
+    if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
     metrics.observeBacklog({
@@ -104,11 +113,10 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     });
 
     if (config.role !== 'api') {
-      installRuntime(log);
       const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
       stops.push({ name: 'http agent', stop: () => dispatcher.close() });
-      const { worker, connection } = await createWorker({
-        address: temporalAddress,
+      const worker = await createWorker({
+        connection: native!,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         workflowTaskSlots: config.workflowTaskSlots,
@@ -125,7 +133,6 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         }),
         ...(workflowBundle ? { workflowBundle } : {}),
       });
-      stops.push({ name: 'worker connection', stop: () => connection.close() });
       const running = worker.run();
       running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
       stops.push({

@@ -97,3 +97,10 @@ export const circuitWaitSignal = defineSignal<[{ workflowId: string }]>('endpoin
 export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string; config: CircuitConfig }>(
   'endpointWorkflow.state',
 );
+
+/**
+ * Patch id: the event's and the delivery's activities run as local activities (one marker event
+ * each, no activity task round trip through the server). Histories recorded before it replay on
+ * the regular-activity path.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities-1';

@@ -1,7 +1,9 @@
 import {
   condition,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
@@ -10,6 +12,7 @@ import type { Activities, AttemptResult, DeliveryRef } from '../activities/index
 import { endpointWorkflowId } from '../src/domain/ids.js';
 import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
 import {
+  LOCAL_ACTIVITIES_PATCH,
   circuitPermitSignal,
   circuitWaitSignal,
   deliveryProgressQuery,
@@ -20,13 +23,15 @@ import {
   type DeliveryStatus,
 } from './definitions.js';
 
-const { deliverAttempt, deadLetter } = proxyActivities<Activities>({
+const options = {
   // The endpoint timeout is at most 60 s; 15 s more covers reading the event and writing the
-  // attempt. A worker that dies mid-attempt has its attempt re-run after this long (at least once).
+  // attempt. A worker that dies mid-attempt has its attempt re-run (at least once).
   startToCloseTimeout: '75 seconds',
   // Activity retries cover infrastructure failures (database down), not HTTP outcomes.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+} as const;
+const remote = proxyActivities<Activities>(options);
+const local = proxyLocalActivities<Activities>(options);
 
 /** A waiting delivery asks its breaker again this often, in case a permit was lost. */
 const CIRCUIT_REREGISTER = '1 hour';
@@ -47,6 +52,9 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
   };
   let permit: CircuitPermit | null = null;
   setHandler(deliveryProgressQuery, () => progress);
+  // An attempt runs as a local activity: its result is one marker event, and the HTTP call starts
+  // without a round trip through the server's activity queue. Waits stay durable timers.
+  const { deliverAttempt, deadLetter } = patched(LOCAL_ACTIVITIES_PATCH) ? local : remote;
   setHandler(circuitPermitSignal, (p) => void (permit = p));
 
   const setStatus = (status: DeliveryStatus) => {

@@ -16,6 +16,7 @@ import type { Db } from '../db/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
+import { mapBounded } from '../concurrency.js';
 import { startEventWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
@@ -50,6 +51,9 @@ export interface EventRouteDeps {
 type IngestResult =
   | { status: 202 | 200; eventId: string; workflowId: string; duplicate: boolean }
   | { status: 400 | 409 | 413 | 503; title: string; detail: string; errors?: FieldProblem[] };
+
+/** How many items of one batch are ingested at once. */
+const BATCH_CONCURRENCY = 16;
 
 export function eventRoutes({
   db,
@@ -173,21 +177,13 @@ export function eventRoutes({
     async (req, res) => {
       const parsed = batchSchema.safeParse(req.body);
       if (!parsed.success) throw validationProblem(parsed.error);
-      const results = [];
-      for (const [index, item] of parsed.data.events.entries()) {
+      // Items are ingested BATCH_CONCURRENCY at a time; each result keeps its item's index.
+      const results = await mapBounded(parsed.data.events, BATCH_CONCURRENCY, async (item, index) => {
         const r = await ingest(req.applicationId, item, undefined);
-        results.push(
-          'eventId' in r
-            ? {
-                index,
-                status: r.status,
-                eventId: r.eventId,
-                workflowId: r.workflowId,
-                duplicate: r.duplicate,
-              }
-            : { index, ...r },
-        );
-      }
+        return 'eventId' in r
+          ? { index, status: r.status, eventId: r.eventId, workflowId: r.workflowId, duplicate: r.duplicate }
+          : { index, ...r };
+      });
       res.status(207).json({
         accepted: results.filter((r) => r.status === 202 || r.status === 200).length,
         refused: results.filter((r) => r.status !== 202 && r.status !== 200).length,

@@ -57,6 +57,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'warn',
     '--ui-disable-news-fetch',
     ...searchAttributeArgs(),
+    // One partition per task queue: on a single-host server, more partitions only forward tasks
+    // between themselves (measured in docs/benchmarks.md).
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
   ];
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -3,6 +3,17 @@ import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
 import { searchAttributes } from '../../workflows/definitions.js';
 
+const eager = new WeakSet<Client>();
+
+/**
+ * Marks a client built on the same NativeConnection as this process's worker: its event
+ * workflows start eagerly (the server hands the first workflow task back with the start).
+ */
+export function eagerCapable(client: Client): Client {
+  eager.add(client);
+  return client;
+}
+
 /** Temporal task queue priority keys: 1 is served first, 5 last (3 is the default). */
 export const PRIORITY_KEYS = { high: 1, normal: 3, low: 5 } as const;
 
@@ -38,7 +49,11 @@ export async function startEventWorkflow(
       typedSearchAttributes: indexOf(event),
       memo: { eventId: event.id, eventType: event.type, source: event.source },
       priority: { priorityKey: PRIORITY_KEYS[event.priority] },
-      ...(opts.delayMs ? { startDelay: opts.delayMs } : {}),
+      ...(opts.delayMs
+        ? { startDelay: opts.delayMs }
+        : eager.has(temporal)
+          ? { requestEagerStart: true }
+          : {}),
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -1,11 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Activities } from '../../activities/index.js';
 import { temporalLogger } from '../logger.js';
@@ -36,7 +31,8 @@ export function installRuntime(logger?: Logger): void {
 }
 
 export interface WorkerOptions {
-  address: string;
+  /** The process's native connection (its client shares it, for eager workflow starts). */
+  connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: Activities;
@@ -48,19 +44,18 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
-export async function createWorker(
-  opts: WorkerOptions,
-): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const worker = await Worker.create({
-    connection,
+export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     maxConcurrentWorkflowTaskExecutions: opts.workflowTaskSlots,
     maxConcurrentActivityTaskExecutions: opts.activitySlots,
+    maxConcurrentLocalActivityExecutions: opts.activitySlots,
+    // New event and delivery workflows arrive on the shared (non-sticky) queue: poll it more.
+    nonStickyToStickyPollRatio: 0.5,
     shutdownGraceTime: opts.shutdownGraceMs,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
-  return { worker, connection };
 }

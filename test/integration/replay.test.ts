@@ -26,13 +26,32 @@ describe('golden histories', () => {
   it('cover every workflow type and the delivery scenarios', async () => {
     const ids = (await goldenHistories()).map((h) => h.workflowId).sort();
     assert.deepEqual(ids, [
+      'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
+      'deliveryWorkflow/retries.activities.json',
       'deliveryWorkflow/retries.json',
+      'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
       'endpointWorkflow/open-probe-close.json',
+      'eventWorkflow/fanout-two.activities.json',
       'eventWorkflow/fanout-two.json',
     ]);
+  });
+
+  it('were recorded with local activities, and the *.activities.json ones before that patch', async () => {
+    for (const { workflowId, history } of await goldenHistories()) {
+      if (workflowId.startsWith('endpointWorkflow/')) continue;
+      const types = (history as { events: Array<{ eventType: string }> }).events.map((e) => e.eventType);
+      const scheduled = types.filter((t) => t.endsWith('ACTIVITY_TASK_SCHEDULED')).length;
+      const markers = types.filter((t) => t.endsWith('MARKER_RECORDED')).length;
+      if (workflowId.endsWith('.activities.json')) {
+        assert.ok(scheduled > 0 && markers === 0, `${workflowId}: regular activities only`);
+      } else {
+        assert.ok(scheduled === 0 && markers > 0, `${workflowId}: local activities only`);
+      }
+    }
   });
 
   it('replay against the current workflow code without a determinism error', async () => {
@@ -46,6 +65,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 6);
+    assert.equal(count, 11);
   });
 });
