@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
+import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import { requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
   const docs = new ApiDocs();
   const openapi = () => docs.document();
   app.get('/openapi.json', (_req, res) => void res.json(openapi()));
+  app.use(dashboardRoutes());
 
   const admin = express.Router();
   admin.use(requireAdminToken(deps.adminToken));

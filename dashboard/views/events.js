@@ -1,0 +1,183 @@
+// The explorer: events filtered by type, status, tag and time, a page at a time; an event's
+// deliveries and each delivery's attempts; replay; links to the workflows in Temporal's UI.
+import { useEffect, useState } from 'preact/hooks';
+import { api, qs } from '../api.js';
+import { Badge, ErrorBox, fmtMs, fmtTime, html, Notice, TemporalLink } from '../ui.js';
+
+const STATUSES = [
+  '',
+  'accepted',
+  'routing',
+  'delivered',
+  'partially_failed',
+  'failed',
+  'no_match',
+  'not_started',
+];
+
+export function Events() {
+  const [filter, setFilter] = useState({ type: '', status: '', tag: '', from: '', to: '' });
+  const [pages, setPages] = useState([null]); // cursors of the pages seen, for Back
+  const [page, setPage] = useState(null);
+  const [error, setError] = useState(null);
+
+  const load = async (cursor) => {
+    setError(null);
+    try {
+      const iso = (v) => (v ? new Date(v).toISOString() : undefined);
+      setPage(
+        await api(
+          'GET',
+          `/api/events${qs({ ...filter, from: iso(filter.from), to: iso(filter.to), cursor, limit: 20 })}`,
+        ),
+      );
+    } catch (err) {
+      setError(err);
+    }
+  };
+  useEffect(() => void load(null), []);
+  // New events show up by themselves on the first page.
+  useEffect(() => {
+    if (pages.length > 1) return undefined;
+    const timer = setInterval(() => void load(null), 3000);
+    return () => clearInterval(timer);
+  }, [pages, filter]);
+
+  const search = (e) => {
+    e.preventDefault();
+    setPages([null]);
+    void load(null);
+  };
+  const set = (k) => (e) => setFilter({ ...filter, [k]: e.target.value });
+
+  return html`<section>
+    <h1>Events</h1>
+    <form class="filters" onSubmit=${search} role="search">
+      <label>Type <input name="type" value=${filter.type} onInput=${set('type')} placeholder="order.created" /></label>
+      <label>Status <select name="status" value=${filter.status} onChange=${set('status')}>
+        ${STATUSES.map((s) => html`<option value=${s}>${s || 'any'}</option>`)}
+      </select></label>
+      <label>Tag <input name="tag" value=${filter.tag} onInput=${set('tag')} /></label>
+      <label>From <input type="datetime-local" value=${filter.from} onInput=${set('from')} /></label>
+      <label>To <input type="datetime-local" value=${filter.to} onInput=${set('to')} /></label>
+      <button type="submit">Search</button>
+    </form>
+    <${ErrorBox} error=${error} />
+    ${
+      page === null
+        ? html`<p>Loading…</p>`
+        : page.data.length === 0
+          ? html`<p>No events match.</p>`
+          : html`<div class="table-wrap"><table>
+            <thead><tr><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Status</th>
+              <th scope="col">Matched</th><th scope="col">Tags</th><th scope="col">Received</th></tr></thead>
+            <tbody>${page.data.map(
+              (e) => html`<tr data-event=${e.id}>
+                <td><a href=${`#/events/${e.id}`}>${e.id}</a></td><td>${e.type}</td>
+                <td><${Badge} value=${e.status} /></td><td>${e.matched ?? '—'}</td>
+                <td>${e.tags.join(', ')}</td><td>${fmtTime(e.createdAt)}</td>
+              </tr>`,
+            )}</tbody>
+          </table></div>`
+    }
+    <div class="pager">
+      <button disabled=${pages.length <= 1} onClick=${() => {
+        const prev = pages.slice(0, -1);
+        setPages(prev);
+        void load(prev[prev.length - 1]);
+      }}>Newer</button>
+      <button disabled=${!page?.nextCursor} onClick=${() => {
+        setPages([...pages, page.nextCursor]);
+        void load(page.nextCursor);
+      }}>Older</button>
+    </div>
+  </section>`;
+}
+
+function Attempts({ deliveryId }) {
+  const [attempts, setAttempts] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    api('GET', `/api/deliveries/${encodeURIComponent(deliveryId)}/attempts`).then(
+      (r) => setAttempts(r.data),
+      setError,
+    );
+  }, [deliveryId]);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!attempts) return html`<p>Loading attempts…</p>`;
+  if (!attempts.length) return html`<p>No attempt yet.</p>`;
+  return html`<div class="table-wrap"><table class="attempts">
+    <thead><tr><th scope="col">Run</th><th scope="col">Attempt</th><th scope="col">At</th><th scope="col">Outcome</th>
+      <th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Error</th><th scope="col">Response</th></tr></thead>
+    <tbody>${attempts.map(
+      (a) => html`<tr>
+        <td>${a.run}</td><td>${a.attempt}</td><td>${fmtTime(a.startedAt)}</td><td><${Badge} value=${a.outcome} /></td>
+        <td>${a.statusCode ?? '—'}</td><td>${fmtMs(a.durationMs)}</td>
+        <td>${a.errorClass ? `${a.errorClass}: ${a.errorMessage ?? ''}` : '—'}</td>
+        <td><code class="excerpt">${a.responseBody ?? ''}</code></td>
+      </tr>`,
+    )}</tbody>
+  </table></div>`;
+}
+
+export function EventDetail({ id }) {
+  const [event, setEvent] = useState(null);
+  const [open, setOpen] = useState(null);
+  const [error, setError] = useState(null);
+  const [notice, setNotice] = useState(null);
+  const load = () => api('GET', `/api/events/${encodeURIComponent(id)}`).then(setEvent, setError);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 3000);
+    return () => clearInterval(timer);
+  }, [id]);
+
+  const replay = async () => {
+    try {
+      await api('POST', `/api/events/${encodeURIComponent(id)}/replay`);
+      setNotice('Replay started: each delivery runs again with fresh attempts.');
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  if (!event) return html`<${ErrorBox} error=${error} />${error ? null : html`<p>Loading…</p>`}`;
+  return html`<section>
+    <div class="title-row">
+      <h1>Event <code>${event.id}</code></h1>
+      <button onClick=${replay}>Replay event</button>
+    </div>
+    <${Notice} text=${notice} />
+    <${ErrorBox} error=${error} />
+    <dl class="facts">
+      <dt>Type</dt><dd>${event.type}</dd>
+      <dt>Status</dt><dd><${Badge} value=${event.status} /></dd>
+      <dt>Received</dt><dd>${fmtTime(event.createdAt)}</dd>
+      <dt>Source</dt><dd>${event.source ?? '—'}</dd>
+      <dt>Tags</dt><dd>${event.tags.join(', ') || '—'}</dd>
+      <dt>Workflow</dt><dd><code>${event.workflowId}</code> <${TemporalLink} url=${event.temporalUiUrl} /></dd>
+    </dl>
+    <details><summary>Payload</summary><pre>${JSON.stringify(event.payload, null, 2)}</pre></details>
+    <h2>Deliveries</h2>
+    ${
+      event.deliveries.length === 0
+        ? html`<p>No delivery (yet).</p>`
+        : html`<ul class="deliveries">${event.deliveries.map(
+            (d) => html`<li data-delivery=${d.id}>
+            <div class="delivery-head">
+              <${Badge} value=${d.status} />
+              <span>endpoint <code>${d.endpointId}</code></span>
+              <span>${d.attempts} attempt(s)${d.lastStatusCode ? `, last ${d.lastStatusCode}` : ''}</span>
+              <${TemporalLink} url=${d.temporalUiUrl} />
+              <button class="small" aria-expanded=${open === d.id} onClick=${() => setOpen(open === d.id ? null : d.id)}>
+                ${open === d.id ? 'Hide attempts' : 'Show attempts'}
+              </button>
+            </div>
+            ${open === d.id ? html`<${Attempts} deliveryId=${d.id} />` : null}
+          </li>`,
+          )}</ul>`
+    }
+    <p><a href="#/events">Back to events</a></p>
+  </section>`;
+}

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import { transform } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DASHBOARD = path.join(ROOT, 'dashboard');
+const require = createRequire(import.meta.url);
+/** The ESM build beside a package entry's CommonJS file (`dist/x.js` → `dist/x.module.js`). */
+const esmBeside = (specifier: string, file: string) =>
+  path.join(path.dirname(require.resolve(specifier)), file);
+
+/** The ES modules the page imports by bare name (its import map points here). */
+const VENDOR: Record<string, () => string> = {
+  'preact.module.js': () => esmBeside('preact', 'preact.module.js'),
+  'hooks.module.js': () => esmBeside('preact/hooks', 'hooks.module.js'),
+  'htm.module.js': () => esmBeside('htm', 'htm.module.js'),
+};
+
+/**
+ * The web dashboard at `/`: static ES modules (Preact + htm, no build step), the vendored modules
+ * from node_modules, and the server's own retry-schedule code compiled for the browser, so the
+ * form's delay preview is computed by exactly the code that schedules retries.
+ */
+export function dashboardRoutes(): Router {
+  const router = Router();
+  let retryModule: Promise<string> | undefined;
+
+  router.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  router.get('/', (_req, res) => res.sendFile(path.join(DASHBOARD, 'index.html')));
+  router.get('/dashboard/vendor/:file', (req, res, next) => {
+    const file = VENDOR[req.params.file];
+    if (!file) return next();
+    res.type('text/javascript').sendFile(file());
+  });
+  router.get('/dashboard/retry.js', async (_req, res, next) => {
+    try {
+      retryModule ??= readFile(path.join(ROOT, 'src', 'domain', 'retry.ts'), 'utf8').then(
+        async (source) => (await transform(source, { loader: 'ts', format: 'esm' })).code,
+      );
+      res.type('text/javascript').send(await retryModule);
+    } catch (err) {
+      retryModule = undefined;
+      next(err);
+    }
+  });
+  router.use('/dashboard', express.static(DASHBOARD, { index: false, fallthrough: true }));
+  return router;
+}
