@@ -7,7 +7,7 @@ import { deliveryWorkflowId, endpointWorkflowId } from '../src/domain/ids.js';
 import { resolveRetryConfig, type RetryConfig } from '../src/domain/retry.js';
 import { matchesFilter } from '../src/domain/filters.js';
 import { subscribes } from '../src/domain/routing.js';
-import { getCircuit, publishCircuit, type CircuitMirror } from '../src/db/circuits.js';
+import { endpointRef, getCircuit, publishCircuit, type CircuitMirror } from '../src/db/circuits.js';
 import { insertDeadLetter } from '../src/db/dead-letters.js';
 import { claimNextRun, ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
@@ -15,6 +15,7 @@ import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js'
 import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
 import type { Metrics } from '../src/metrics.js';
+import type { PluginHost } from '../src/plugins/host.js';
 import type { BreakerOutcome, EndpointWorkflowInput } from '../workflows/definitions.js';
 import { postWebhook, type HttpAttempt } from './deliver.js';
 
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   taskQueue: string;
   metrics?: Metrics;
   log?: Logger;
+  /** Plugin hooks, fired (never awaited) after the attempt is recorded. */
+  plugins?: PluginHost;
 }
 
 export interface EventRef {
@@ -98,6 +101,7 @@ export function createActivities({
   taskQueue,
   metrics,
   log,
+  plugins,
 }: ActivityDeps) {
   async function tellBreaker(
     endpointId: string,
@@ -215,6 +219,30 @@ export function createActivities({
         },
         'delivery attempt',
       );
+      if (plugins && endpoint?.enabled && http.errorClass !== 'config') {
+        const base = {
+          webhook: { endpoint: endpoint.url, event: { id: event.id, type: event.type } },
+          endpoint: { id: endpoint.id, name: endpoint.name, url: endpoint.url },
+          event: { id: event.id, type: event.type },
+          deliveryId,
+          attempts: attempt,
+        };
+        if (http.outcome === 'delivered') {
+          plugins.emit('webhook:delivered', {
+            ...base,
+            statusCode: http.statusCode,
+            durationMs: http.durationMs,
+          });
+        } else {
+          plugins.emit('webhook:failed', {
+            ...base,
+            statusCode: http.statusCode,
+            error: http.errorMessage,
+            errorClass: http.errorClass,
+            willRetry: http.outcome === 'retryable' && attempt < retry.maxAttempts,
+          });
+        }
+      }
       if (endpoint && http.outcome === 'gone') {
         await disableEndpoint(db, endpoint.id, `the receiver answered 410 Gone to ${deliveryId}`);
       }
@@ -265,6 +293,22 @@ export function createActivities({
       });
       await setDeliveryStatus(db, deliveryId, run, 'dead_lettered');
       metrics?.deadLettered(ref.endpointId);
+      if (plugins?.plugins.length) {
+        const [endpoint, event] = await Promise.all([
+          endpointRef(db, ref.endpointId),
+          getEvent(db, ref.eventId, ref.applicationId),
+        ]);
+        if (endpoint && event) {
+          plugins.emit('webhook:dead_lettered', {
+            webhook: { endpoint: endpoint.url, event: { id: event.id, type: event.type } },
+            endpoint,
+            event: { id: event.id, type: event.type },
+            deliveryId,
+            attempts: last.attempts,
+            reason: last.reason,
+          });
+        }
+      }
     },
 
     async recordEventOutcome(eventId: string, status: string): Promise<void> {
@@ -275,10 +319,21 @@ export function createActivities({
     async publishCircuitState(
       mirror: Omit<CircuitMirror, 'openUntil'> & { openUntil: number | null },
     ): Promise<void> {
-      await publishCircuit(db, {
+      const written = await publishCircuit(db, {
         ...mirror,
         openUntil: mirror.openUntil === null ? null : new Date(mirror.openUntil),
       });
+      if (!written || !plugins?.plugins.length) return;
+      const wasClosed = written.previous === null || written.previous === 'closed';
+      if (wasClosed === (mirror.state === 'closed')) return; // no opening or closing
+      const endpoint = await endpointRef(db, mirror.endpointId);
+      if (!endpoint) return;
+      if (mirror.state === 'closed') plugins.emit('endpoint:circuit_closed', { endpoint });
+      else
+        plugins.emit('endpoint:circuit_opened', {
+          endpoint,
+          consecutiveFailures: mirror.consecutiveFailures,
+        });
     },
   };
 }

@@ -28,6 +28,12 @@ export interface Config {
   /** Requests a second per API key (0: no limit); bursts of twice that. */
   rateLimit: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Plugin modules, in order: `email`, `operational-webhook`, a path or a package name. */
+  plugins: string[];
+  /** `endpoint:down` fires once a circuit has not been closed for this long. */
+  endpointDownAfterMs: number;
+  /** The environment the config was read from: plugins read their own settings in it. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -75,6 +81,33 @@ const schema = z.object({
   HOOKLINE_METRICS_PORT: port(9464),
   HOOKLINE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
   HOOKLINE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  HOOKLINE_PLUGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  HOOKLINE_ENDPOINT_DOWN_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(7 * 86_400_000)
+    .default(300_000),
+  // Settings of the built-in plugins (read by them; listed here so they are known and documented).
+  HOOKLINE_ALERT_SMTP_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+  ),
+  HOOKLINE_ALERT_EMAIL_TO: optionalString,
+  HOOKLINE_ALERT_EMAIL_FROM: optionalString,
+  HOOKLINE_ALERT_THRESHOLD: z.coerce.number().int().min(1).max(50).default(3),
+  HOOKLINE_OPS_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  HOOKLINE_OPS_WEBHOOK_SECRET: optionalString,
 });
 
 /** The variables Hookline reads (for checks of deployment files). */
@@ -104,6 +137,16 @@ export function loadConfig(
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
+  const missing = [
+    ...(c.HOOKLINE_PLUGINS.includes('email')
+      ? (['HOOKLINE_ALERT_SMTP_URL', 'HOOKLINE_ALERT_EMAIL_TO'] as const)
+      : []),
+    ...(c.HOOKLINE_PLUGINS.includes('operational-webhook')
+      ? (['HOOKLINE_OPS_WEBHOOK_URL', 'HOOKLINE_OPS_WEBHOOK_SECRET'] as const)
+      : []),
+  ].filter((key) => !c[key]);
+  if (missing.length)
+    throw new ConfigError(missing.map((key) => `${key}: required by a plugin in HOOKLINE_PLUGINS`));
   return {
     port: c.PORT,
     host: c.HOOKLINE_HOST,
@@ -126,5 +169,8 @@ export function loadConfig(
     workflowTaskSlots: c.HOOKLINE_WORKFLOW_TASK_SLOTS,
     activitySlots: c.HOOKLINE_ACTIVITY_SLOTS,
     logLevel: c.HOOKLINE_LOG_LEVEL,
+    plugins: c.HOOKLINE_PLUGINS,
+    endpointDownAfterMs: c.HOOKLINE_ENDPOINT_DOWN_AFTER_MS,
+    env: { ...env, ...merged },
   };
 }

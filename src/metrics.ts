@@ -45,6 +45,12 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     registers: [registry],
   });
 
+  const pluginErrors = new Counter({
+    name: 'hookline_plugin_errors_total',
+    help: 'Plugin hooks that threw or timed out (the delivery went on)',
+    labelNames: ['plugin', 'hook'],
+    registers: [registry],
+  });
   return {
     registry,
     eventReceived(eventType: string, source: string | null) {
@@ -57,6 +63,9 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     },
     deadLettered(endpointId: string) {
       deadLetters.inc({ endpoint: endpoint(endpointId) });
+    },
+    pluginFailed(plugin: string, hook: string) {
+      pluginErrors.inc({ plugin, hook });
     },
     /** Gauges read at scrape time from where the truth is: Temporal and the query model. */
     observeBacklog(source: { db: Db; temporal: Client; namespace: string; taskQueue: string }) {

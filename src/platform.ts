@@ -13,6 +13,8 @@ import { migrate } from './db/migrate.js';
 import { createPool, type Db } from './db/pool.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { createMetrics } from './metrics.js';
+import { watchDownEndpoints } from './plugins/down-watch.js';
+import { loadPlugins } from './plugins/host.js';
 import { connectClient } from './temporal/client.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { eagerCapable } from './temporal/starts.js';
@@ -105,6 +107,12 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
+    const plugins = await loadPlugins(
+      config.plugins,
+      { env: config.env, log: log.child({ component: 'plugin' }) },
+      metrics.pluginFailed,
+    );
+    stops.push({ name: 'plugins', stop: () => plugins.cleanup() });
     metrics.observeBacklog({
       db,
       temporal,
@@ -130,11 +138,16 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
           taskQueue: config.temporalTaskQueue,
           metrics,
           log: log.child({ component: 'activity' }),
+          plugins,
         }),
         ...(workflowBundle ? { workflowBundle } : {}),
       });
       const running = worker.run();
       running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
+      if (plugins.plugins.length) {
+        const stopWatch = watchDownEndpoints(db, plugins, config.endpointDownAfterMs, log);
+        stops.push({ name: 'endpoint-down watch', stop: async () => stopWatch() });
+      }
       stops.push({
         name: 'worker',
         stop: async () => {
@@ -156,6 +169,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         temporalUiUrl,
         rateLimit: config.rateLimit,
         metrics,
+        plugins,
         log: log.child({ component: 'api' }),
       });
       const server: Server = createServer(app);

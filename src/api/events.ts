@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics.js';
 import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { mapBounded } from '../concurrency.js';
+import { IngestRejected, type PluginHost } from '../plugins/host.js';
 import { startEventWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
@@ -46,11 +47,13 @@ export interface EventRouteDeps {
   namespace: string;
   docs: ApiDocs;
   metrics: Metrics;
+  /** Ingest middleware of the loaded plugins (enrich or reject an event before it is stored). */
+  plugins?: PluginHost;
 }
 
 type IngestResult =
   | { status: 202 | 200; eventId: string; workflowId: string; duplicate: boolean }
-  | { status: 400 | 409 | 413 | 503; title: string; detail: string; errors?: FieldProblem[] };
+  | { status: 400 | 409 | 413 | 422 | 503; title: string; detail: string; errors?: FieldProblem[] };
 
 /** How many items of one batch are ingested at once. */
 const BATCH_CONCURRENCY = 16;
@@ -63,6 +66,7 @@ export function eventRoutes({
   namespace,
   docs,
   metrics,
+  plugins,
 }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
@@ -86,7 +90,36 @@ export function eventRoutes({
       const p = validationProblem(parsed.error);
       return { status: 400, title: p.title, detail: p.detail ?? '', errors: p.errors ?? [] };
     }
-    const { type, source, payload, options } = parsed.data;
+    // The idempotency key and hash are of the request as sent, so a retry matches even when a
+    // plugin enriches it differently the second time.
+    const sent = parsed.data;
+    const idempotencyKey = headerKey ?? sent.options.idempotencyKey;
+    const { idempotencyKey: _k, ...sentOptions } = sent.options;
+    const bodyHash = createHash('sha256')
+      .update(
+        JSON.stringify({ type: sent.type, source: sent.source, payload: sent.payload, options: sentOptions }),
+      )
+      .digest('hex');
+    let accepted = sent;
+    if (plugins?.plugins.some((p) => p.ingest)) {
+      try {
+        const again = createEventSchema.safeParse(await plugins.ingest(sent));
+        if (!again.success) {
+          const p = validationProblem(again.error);
+          return {
+            status: 422,
+            title: 'Invalid event from a plugin',
+            detail: p.detail ?? '',
+            errors: p.errors ?? [],
+          };
+        }
+        accepted = again.data;
+      } catch (err) {
+        if (!(err instanceof IngestRejected)) throw err;
+        return { status: 422, title: 'Rejected', detail: `rejected by plugin ${err.plugin}: ${err.message}` };
+      }
+    }
+    const { type, source, payload, options } = accepted;
     const body = JSON.stringify(payload);
     if (Buffer.byteLength(body) > PAYLOAD_LIMIT_BYTES) {
       return {
@@ -95,11 +128,7 @@ export function eventRoutes({
         detail: `the payload exceeds ${PAYLOAD_LIMIT_BYTES} bytes`,
       };
     }
-    const idempotencyKey = headerKey ?? options.idempotencyKey;
-    const { idempotencyKey: _k, ...kept } = options;
-    const bodyHash = createHash('sha256')
-      .update(JSON.stringify({ type, source, payload, options: kept }))
-      .digest('hex');
+    const { idempotencyKey: _key, ...kept } = options;
     const { event, created } = await insertEvent(db, {
       id: newId('evt'),
       applicationId,

@@ -9,17 +9,46 @@ export interface CircuitMirror {
   seq: number;
 }
 
-/** Written only by the endpoint's breaker workflow; `seq` keeps a late write from undoing a newer one. */
-export async function publishCircuit(db: Db, m: CircuitMirror): Promise<void> {
-  await db.query(
-    `INSERT INTO endpoint_circuits (endpoint_id, state, consecutive_failures, open_until, seq)
-     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = $1)
+/**
+ * Written only by the endpoint's breaker workflow; `seq` keeps a late write from undoing a newer
+ * one. Returns the state it replaced (`undefined`: none, or this write was stale and ignored).
+ * `down_since` is kept while the circuit is not closed, and cleared (with its notice) on closing.
+ */
+export async function publishCircuit(
+  db: Db,
+  m: CircuitMirror,
+): Promise<{ previous: CircuitState | null } | undefined> {
+  const { rows } = await db.query<{ previous: CircuitState | null }>(
+    `WITH prev AS (SELECT state FROM endpoint_circuits WHERE endpoint_id = $1)
+     INSERT INTO endpoint_circuits AS c (endpoint_id, state, consecutive_failures, open_until, seq, down_since)
+     SELECT $1, $2, $3, $4, $5, CASE WHEN $2 = 'closed' THEN NULL ELSE now() END
+       WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = $1)
      ON CONFLICT (endpoint_id) DO UPDATE SET state = EXCLUDED.state,
        consecutive_failures = EXCLUDED.consecutive_failures, open_until = EXCLUDED.open_until,
-       seq = EXCLUDED.seq, updated_at = now()
-     WHERE endpoint_circuits.seq < EXCLUDED.seq`,
+       seq = EXCLUDED.seq, updated_at = now(),
+       down_since = CASE WHEN EXCLUDED.state = 'closed' THEN NULL ELSE coalesce(c.down_since, now()) END,
+       down_notified_at = CASE WHEN EXCLUDED.state = 'closed' THEN NULL ELSE c.down_notified_at END
+     WHERE c.seq < EXCLUDED.seq
+     RETURNING (SELECT state FROM prev) AS previous`,
     [m.endpointId, m.state, m.consecutiveFailures, m.openUntil, m.seq],
   );
+  return rows[0];
+}
+
+/**
+ * Claims the circuits not closed for `downAfterMs` whose outage was not announced yet (each one
+ * once, whatever the number of workers), with their endpoints.
+ */
+export async function claimDownEndpoints(db: Db, downAfterMs: number) {
+  const { rows } = await db.query<{ id: string; name: string; url: string; down_since: Date }>(
+    `UPDATE endpoint_circuits c SET down_notified_at = now()
+     FROM endpoints e
+     WHERE e.id = c.endpoint_id AND c.state <> 'closed' AND c.down_notified_at IS NULL
+       AND c.down_since < now() - make_interval(secs => $1::double precision / 1000)
+     RETURNING e.id, e.name, e.url, c.down_since`,
+    [downAfterMs],
+  );
+  return rows.map((r) => ({ endpoint: { id: r.id, name: r.name, url: r.url }, downSince: r.down_since }));
 }
 
 export async function getCircuit(db: Db, endpointId: string): Promise<CircuitMirror | undefined> {
@@ -40,4 +69,16 @@ export async function getCircuit(db: Db, endpointId: string): Promise<CircuitMir
       seq: Number(r.seq),
     }
   );
+}
+
+/** The name and URL of an endpoint by id (for notifications; any application). */
+export async function endpointRef(
+  db: Db,
+  endpointId: string,
+): Promise<{ id: string; name: string; url: string } | undefined> {
+  const { rows } = await db.query<{ id: string; name: string; url: string }>(
+    'SELECT id, name, url FROM endpoints WHERE id = $1',
+    [endpointId],
+  );
+  return rows[0];
 }

@@ -1,0 +1,208 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+
+/** The notifications a plugin can hook; they fire in the worker, outside workflow code. */
+export const HOOKS = [
+  'webhook:delivered',
+  'webhook:failed',
+  'webhook:dead_lettered',
+  'endpoint:circuit_opened',
+  'endpoint:circuit_closed',
+  'endpoint:down',
+] as const;
+export type HookName = (typeof HOOKS)[number];
+
+export interface EndpointRef {
+  id: string;
+  name: string;
+  url: string;
+}
+
+interface DeliveryContext {
+  /** The guide's shape: `webhook.endpoint` is the URL, `webhook.event` the event. */
+  webhook: { endpoint: string; event: { id: string; type: string } };
+  endpoint: EndpointRef;
+  event: { id: string; type: string };
+  deliveryId: string;
+  /** Attempts made so far in this run (the failed or delivered one included). */
+  attempts: number;
+}
+
+export interface HookContexts {
+  'webhook:delivered': DeliveryContext & { statusCode: number | null; durationMs: number };
+  'webhook:failed': DeliveryContext & {
+    statusCode: number | null;
+    error: string | null;
+    errorClass: string | null;
+    /** False when this failure ends the delivery (not retryable, or the last attempt). */
+    willRetry: boolean;
+  };
+  'webhook:dead_lettered': DeliveryContext & { reason: string };
+  'endpoint:circuit_opened': { endpoint: EndpointRef; consecutiveFailures: number };
+  'endpoint:circuit_closed': { endpoint: EndpointRef };
+  /** The circuit has not been closed for `downTime` minutes (`HOOKLINE_ENDPOINT_DOWN_AFTER_MS`). */
+  'endpoint:down': { endpoint: EndpointRef; downSince: string; downTime: number };
+}
+
+/** An event as ingest middleware sees it (and may return changed). */
+export interface IngestEvent {
+  type: string;
+  source?: string | undefined;
+  payload: unknown;
+  options?: Record<string, unknown> | undefined;
+}
+
+/** Thrown (or returned as `{ reject }`) by ingest middleware to refuse an event: the API answers 422. */
+export class IngestRejected extends Error {
+  constructor(
+    readonly plugin: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface HooklinePlugin {
+  name: string;
+  version?: string;
+  hooks?: { [H in HookName]?: (context: HookContexts[H]) => unknown };
+  /** Runs in the API before an event is stored: return it (changed or not), or `{ reject: reason }`. */
+  ingest?: (
+    event: IngestEvent,
+  ) => IngestEvent | { reject: string } | void | Promise<IngestEvent | { reject: string } | void>;
+  initialize?: () => unknown;
+  cleanup?: () => unknown;
+}
+
+export interface PluginContext {
+  /** The environment Hookline's config was read from (plugins read their own settings in it). */
+  env: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+}
+
+/** A plugin module's default export: the plugin, or a factory that makes it. */
+export type PluginModule =
+  HooklinePlugin | ((ctx: PluginContext) => HooklinePlugin | Promise<HooklinePlugin>);
+
+/** A hook gets this long before it is abandoned (it keeps running, but nothing waits for it). */
+const HOOK_TIMEOUT_MS = 10_000;
+
+export interface PluginHost {
+  readonly plugins: readonly HooklinePlugin[];
+  /** Fires a hook on every plugin that has it, without waiting; a failing plugin is logged, never thrown. */
+  emit<H extends HookName>(hook: H, context: HookContexts[H]): void;
+  /** Resolves when every hook fired so far has settled (tests, shutdown). */
+  settled(): Promise<void>;
+  /** Runs every plugin's ingest middleware in order; throws IngestRejected. */
+  ingest(event: IngestEvent): Promise<IngestEvent>;
+  cleanup(): Promise<void>;
+}
+
+export function createPluginHost(
+  plugins: readonly HooklinePlugin[],
+  log: Logger,
+  onError: (plugin: string, hook: string) => void = () => {},
+): PluginHost {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    plugins,
+    emit(hook, context) {
+      for (const plugin of plugins) {
+        const handler = plugin.hooks?.[hook] as ((c: unknown) => unknown) | undefined;
+        if (!handler) continue;
+        let timer: NodeJS.Timeout | undefined;
+        const run = Promise.race([
+          Promise.resolve().then(() => handler(context)),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer within ${HOOK_TIMEOUT_MS} ms`)),
+              HOOK_TIMEOUT_MS,
+            );
+            timer.unref();
+          }),
+        ])
+          .catch((err: unknown) => {
+            onError(plugin.name, hook);
+            log.warn({ err, plugin: plugin.name, hook }, 'plugin hook failed');
+          })
+          .finally(() => {
+            clearTimeout(timer);
+            pending.delete(run);
+          });
+        pending.add(run);
+      }
+    },
+    async settled() {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+    async ingest(event) {
+      let current = event;
+      for (const plugin of plugins) {
+        if (!plugin.ingest) continue;
+        let out: Awaited<ReturnType<NonNullable<HooklinePlugin['ingest']>>>;
+        try {
+          out = await plugin.ingest(current);
+        } catch (err) {
+          throw new IngestRejected(plugin.name, (err as Error).message);
+        }
+        if (out && 'reject' in out) throw new IngestRejected(plugin.name, out.reject);
+        if (out) current = out;
+      }
+      return current;
+    },
+    async cleanup() {
+      await this.settled();
+      for (const plugin of plugins) {
+        try {
+          await plugin.cleanup?.();
+        } catch (err) {
+          log.warn({ err, plugin: plugin.name }, 'plugin cleanup failed');
+        }
+      }
+    },
+  };
+}
+
+const BUILT_IN: Record<string, () => Promise<{ default: PluginModule }>> = {
+  email: () => import('./email.js'),
+  'operational-webhook': () => import('./operational-webhook.js'),
+};
+
+/**
+ * Loads the plugins named in HOOKLINE_PLUGINS, in order: built-in names (`email`,
+ * `operational-webhook`), paths (relative to the working directory) or package names. A plugin
+ * that cannot load stops the start with its name and reason; a plugin's hooks never can.
+ */
+export async function loadPlugins(
+  specs: readonly string[],
+  ctx: PluginContext,
+  onError?: (plugin: string, hook: string) => void,
+): Promise<PluginHost> {
+  const plugins: HooklinePlugin[] = [];
+  for (const spec of specs) {
+    let mod: { default?: PluginModule };
+    try {
+      mod = BUILT_IN[spec]
+        ? await BUILT_IN[spec]()
+        : await import(
+            spec.startsWith('.') || path.isAbsolute(spec) ? pathToFileURL(path.resolve(spec)).href : spec
+          );
+    } catch (err) {
+      throw new Error(`plugin ${spec} could not be loaded: ${(err as Error).message}`, { cause: err });
+    }
+    const exported = mod.default;
+    if (!exported) throw new Error(`plugin ${spec} has no default export`);
+    const plugin = typeof exported === 'function' ? await exported(ctx) : exported;
+    if (!plugin?.name) throw new Error(`plugin ${spec} has no name`);
+    for (const hook of Object.keys(plugin.hooks ?? {})) {
+      if (!(HOOKS as readonly string[]).includes(hook)) {
+        throw new Error(`plugin ${plugin.name}: unknown hook ${hook} (hooks: ${HOOKS.join(', ')})`);
+      }
+    }
+    await plugin.initialize?.();
+    ctx.log.info({ plugin: plugin.name, version: plugin.version }, 'plugin loaded');
+    plugins.push(plugin);
+  }
+  return createPluginHost(plugins, ctx.log, onError);
+}
