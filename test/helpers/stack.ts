@@ -65,7 +65,13 @@ export async function startStack(
   const log = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(line) })
     : createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
-  const platform = await startPlatform({ config, log, workflowBundle: await workflowBundle() });
+  const platform = await startPlatform({ config, log, workflowBundle: await workflowBundle() }).catch(
+    async (err: unknown) => {
+      // A failed start stops what it started; the data dir made here goes too.
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+      throw err;
+    },
+  );
   return {
     platform,
     config,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { Receiver } from '../helpers/receiver.js';
-import { startStackAndReceiver, stopStackAndReceiver, type TestStack } from '../helpers/stack.js';
+import { api, startStackAndReceiver, stopStackAndReceiver, type TestStack } from '../helpers/stack.js';
 
 const CLI = path.resolve('sdk', 'dist', 'cli.js');
 
@@ -195,6 +195,35 @@ describe('hookline command-line tool', () => {
     assert.equal(forged.status, 401);
     await listener.waitFor((l) => l.includes('"verified":false'), 'refused forgery');
     assert.equal(await listener.stop(), 0);
+  });
+
+  it('lists dead letters and replays them, one or all', async () => {
+    receiver.respond('/down', 500);
+    // Created through the API: one attempt, so a 500 dead-letters at once.
+    const ep = (
+      await api(stack, 'POST', '/api/endpoints', {
+        name: 'Down',
+        url: `${receiver.url}/down`,
+        events: ['down.*'],
+        retryConfig: { maxAttempts: 1 },
+      })
+    ).body;
+    await run(['send', 'down.one', '--payload', '{}']);
+    await run(['send', 'down.two', '--payload', '{}']);
+    let dead: Array<{ id: string }> = [];
+    for (let i = 0; i < 100 && dead.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      dead = JSON.parse((await run(['dead-letters', 'list', '--endpoint', ep.id, '--json'])).stdout);
+    }
+    assert.equal(dead.length, 2);
+    receiver.respond('/down', 200);
+    const one = await run(['dead-letters', 'replay', dead[0]!.id]);
+    assert.equal(one.code, 0, one.stderr);
+    const all = JSON.parse(
+      (await run(['dead-letters', 'replay', '--all', '--endpoint', ep.id, '--json'])).stdout,
+    );
+    assert.equal(all.replayed, 1, 'the one not replayed yet');
+    await receiver.waitFor(4, { path: '/down' });
   });
 
   it('tails deliveries as they happen, and replays an event', async () => {

@@ -66,7 +66,7 @@ describe('web dashboard in Chromium', () => {
 
   it('creates an endpoint through the form: server problems beside their fields, a schedule preview, the secret once', async () => {
     await page.getByRole('link', { name: 'New endpoint' }).click();
-    await page.getByLabel('Name').fill('Orders');
+    await page.getByLabel('Name', { exact: true }).fill('Orders');
     await page.getByLabel('URL').fill('ftp://example.com/hooks');
     await page.getByLabel('Event types').fill('order.*');
     await page.getByLabel('Strategy').selectOption('exponential');
@@ -115,6 +115,28 @@ describe('web dashboard in Chromium', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /enabled[\s\S]*closed/);
     await shot('04-endpoints');
+  });
+
+  it('edits an endpoint through the same form, and disables and enables it from the list', async () => {
+    const [ep] = (await api(stack, 'GET', '/api/endpoints')).body.data;
+    await page.locator(`tr[data-endpoint="${ep.id}"]`).getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('heading', { name: 'Endpoint Orders' }).waitFor();
+    assert.equal(await page.getByLabel('Condition 1 field').inputValue(), 'payload.order.amount');
+    await page.getByLabel('Name', { exact: true }).fill('Orders EU');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const saved = (await api(stack, 'GET', `/api/endpoints/${ep.id}`)).body;
+    assert.equal(saved.name, 'Orders EU');
+    assert.deepEqual(saved.filters, ep.filters, 'an edit keeps the filters it did not touch');
+
+    await page.getByRole('link', { name: 'Endpoints', exact: true }).click();
+    const row = page.locator(`tr[data-endpoint="${ep.id}"]`);
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('disabled').waitFor();
+    assert.equal((await api(stack, 'GET', `/api/endpoints/${ep.id}`)).body.enabled, false);
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByText('enabled').waitFor();
+    assert.equal((await api(stack, 'GET', `/api/endpoints/${ep.id}`)).body.enabled, true);
   });
 
   it('shows an event sent through the API in the explorer, with its delivery and attempts', async () => {

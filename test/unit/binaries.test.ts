@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,6 +18,7 @@ describe('Temporal binary discovery', () => {
     } finally {
       if (saved === undefined) delete process.env.TEMPORAL_CLI_PATH;
       else process.env.TEMPORAL_CLI_PATH = saved;
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -36,4 +36,29 @@ describe('configuration', () => {
       assert.deepEqual(keys, ['DATABASE_URL', 'HOOKLINE_ROLE', 'PORT', 'TEMPORAL_ADDRESS']);
     }
   });
+
+  it('requires the settings of the built-in plugins it is asked to load, all named at once', () => {
+    assert.throws(
+      () => loadConfig({ HOOKLINE_PLUGINS: 'email, operational-webhook' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), [
+          'HOOKLINE_ALERT_EMAIL_TO',
+          'HOOKLINE_ALERT_SMTP_URL',
+          'HOOKLINE_OPS_WEBHOOK_SECRET',
+          'HOOKLINE_OPS_WEBHOOK_URL',
+        ]);
+        return true;
+      },
+    );
+    const c = loadConfig({
+      HOOKLINE_PLUGINS: 'email,./mine.mjs',
+      HOOKLINE_ALERT_SMTP_URL: 'smtp://127.0.0.1:25',
+      HOOKLINE_ALERT_EMAIL_TO: 'ops@example.com',
+      MY_PLUGIN_SETTING: 'x',
+    });
+    assert.deepEqual(c.plugins, ['email', './mine.mjs']);
+    assert.equal(c.env.MY_PLUGIN_SETTING, 'x', 'plugins read their settings from the same environment');
+    assert.throws(() => loadConfig({ HOOKLINE_ALERT_SMTP_URL: 'http://x' }), /HOOKLINE_ALERT_SMTP_URL/);
+  });
 });
