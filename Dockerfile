@@ -5,6 +5,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
+# npm ci runs `prepare`, which builds the SDK and its CLI from sdk/src (JavaScript only without tsc).
+COPY sdk ./sdk
 # The Temporal binaries are only needed by `npm start`'s embedded dev server and by tests.
 ENV TEMPORAL_CLI_PATH=/bin/true TEMPORAL_TEST_SERVER_PATH=/bin/true
 RUN npm ci --no-audit --no-fund

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     platform.apiUrl
       ? `  API:          ${platform.apiUrl}`
       : '  API:          (not in this process: HOOKLINE_ROLE=worker)',
+    platform.apiUrl ? `  Dashboard:    ${platform.apiUrl}/ (sign in with the API key)` : undefined,
     platform.metricsUrl ? `  Metrics:      ${platform.metricsUrl}` : undefined,
     `  Temporal:     ${platform.temporalAddress}${config.temporalAddress ? '' : ' (embedded dev server)'}`,
     platform.temporalUiUrl ? `  Temporal UI:  ${platform.temporalUiUrl}` : undefined,

@@ -136,8 +136,25 @@ describe('docker-compose stack', () => {
     assert.match(dockerfile, /NODE_ENV=production/);
     const cmd = /^CMD (.+)$/m.exec(dockerfile)?.[1];
     assert.deepEqual(JSON.parse(cmd!), ['node', '--import', 'tsx', 'src/main.ts']);
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
     assert.ok(pkg.dependencies.tsx, 'tsx must be a dependency, not a devDependency');
+    // Everything `npm ci` runs (postinstall, prepare) must be in the image before it runs, with
+    // production dependencies only.
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
+    for (const script of [pkg.scripts.postinstall!, pkg.scripts.prepare!]) {
+      const file = /node (\S+)/.exec(script)?.[1];
+      assert.ok(
+        file && beforeInstall.includes(`COPY ${file.split('/')[0]} `),
+        `${file} is copied before npm ci`,
+      );
+    }
+    assert.match(beforeInstall, /COPY sdk /, 'prepare builds sdk/src');
+    for (const dep of ['esbuild', 'preact', 'htm', 'nodemailer']) {
+      assert.ok(pkg.dependencies[dep], `${dep} is needed at run time (or by prepare) in the image`);
+    }
     for (const service of ['hookline-api', 'hookline-worker']) {
       assert.equal(
         (compose.services[service] as { build?: string }).build,
