@@ -2,7 +2,8 @@
 // worker and API in this process), with a loopback receiver that timestamps every arrival.
 // Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run),
 // --only e2e,hot,… (run some phases: limit, ingest, e2e, fanout, hot, latency, history; a partial
-// run prints its table but writes only bench/results/partial.json).
+// run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
+// phase runs at half of BENCH_SUSTAINED events/s (default 20).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
