@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -28,9 +30,25 @@ export function dashboardRoutes(): Router {
   const router = Router();
   let retryModule: Promise<string> | undefined;
 
+  // The page holds an API key: only its own scripts run (the inline import map by its hash), it
+  // talks only to this origin, and no other site may frame it.
+  const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(
+    readFileSync(path.join(DASHBOARD, 'index.html'), 'utf8'),
+  )?.[1];
+  const importMapHash = importMap ? createHash('sha256').update(importMap).digest('base64') : '';
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' 'sha256-${importMapHash}'`,
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
   router.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Content-Security-Policy', csp);
     next();
   });
   router.get('/', (_req, res) => res.sendFile(path.join(DASHBOARD, 'index.html')));

@@ -53,7 +53,9 @@ describe('web dashboard in Chromium', () => {
   });
 
   it('signs in with an API key (a wrong key is refused)', async () => {
-    await page.goto(stack.platform.apiUrl!);
+    const response = await page.goto(stack.platform.apiUrl!);
+    // Only the page's own scripts may run (the test fails on any CSP violation: console errors).
+    assert.match(response!.headers()['content-security-policy']!, /script-src 'self' 'sha256-[^']+'/);
     await page.getByLabel('API key').fill('hk_wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
