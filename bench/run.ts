@@ -1,6 +1,7 @@
 // `npm run bench` — end-to-end benchmark on the real embedded stack (dev server, PostgreSQL,
 // worker and API in this process), with a loopback receiver that timestamps every arrival.
-// Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run),
+// Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run;
+// writes only bench/results/quick.json),
 // --only e2e,hot,… (run some phases: limit, ingest, e2e, fanout, hot, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
@@ -437,8 +438,11 @@ const record = {
   only: values.only,
   results,
 };
-await writeFile(`bench/results/${only ? 'partial' : 'latest'}.json`, JSON.stringify(record, null, 2) + '\n');
-if (!only) {
+await writeFile(
+  `bench/results/${only ? 'partial' : quick ? 'quick' : 'latest'}.json`,
+  JSON.stringify(record, null, 2) + '\n',
+);
+if (!only && !quick) {
   await writeFile(
     'docs/benchmarks.md',
     `# Benchmarks\n\nRun on ${new Date().toISOString().slice(0, 10)}: ${machine}; Hookline ${VERSION}; ${temporalVersion}; embedded dev server (SQLite) and PostgreSQL, API and worker in one process.\nReproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (results also in bench/results/latest.json). This machine is shared and noisy: compare ratios against the limit, not only absolute numbers.\n\n${table}\n\nCPU during each phase (the bench, API and worker share the Node process; the dev server is its own process):\n\n${cpuTable}\n`,
