@@ -17,19 +17,18 @@ const STATUSES = [
 
 export function Events() {
   const [filter, setFilter] = useState({ type: '', status: '', tag: '', from: '', to: '' });
+  // What the list shows: the filter as of the last Search (typing alone changes nothing).
+  const [applied, setApplied] = useState(filter);
   const [pages, setPages] = useState([null]); // cursors of the pages seen, for Back
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
 
-  const load = async (cursor) => {
+  const load = async (cursor, f = applied) => {
     setError(null);
     try {
       const iso = (v) => (v ? new Date(v).toISOString() : undefined);
       setPage(
-        await api(
-          'GET',
-          `/api/events${qs({ ...filter, from: iso(filter.from), to: iso(filter.to), cursor, limit: 20 })}`,
-        ),
+        await api('GET', `/api/events${qs({ ...f, from: iso(f.from), to: iso(f.to), cursor, limit: 20 })}`),
       );
     } catch (err) {
       setError(err);
@@ -41,12 +40,13 @@ export function Events() {
     if (pages.length > 1) return undefined;
     const timer = setInterval(() => void load(null), 3000);
     return () => clearInterval(timer);
-  }, [pages, filter]);
+  }, [pages, applied]);
 
   const search = (e) => {
     e.preventDefault();
+    setApplied(filter);
     setPages([null]);
-    void load(null);
+    void load(null, filter);
   };
   const set = (k) => (e) => setFilter({ ...filter, [k]: e.target.value });
 
