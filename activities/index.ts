@@ -293,7 +293,7 @@ export function createActivities({
       });
       await setDeliveryStatus(db, deliveryId, run, 'dead_lettered');
       metrics?.deadLettered(ref.endpointId);
-      if (plugins?.plugins.length) {
+      if (plugins?.has('webhook:dead_lettered')) {
         const [endpoint, event] = await Promise.all([
           endpointRef(db, ref.endpointId),
           getEvent(db, ref.eventId, ref.applicationId),
@@ -323,9 +323,11 @@ export function createActivities({
         ...mirror,
         openUntil: mirror.openUntil === null ? null : new Date(mirror.openUntil),
       });
-      if (!written || !plugins?.plugins.length) return;
+      if (!written || !plugins) return;
       const wasClosed = written.previous === null || written.previous === 'closed';
       if (wasClosed === (mirror.state === 'closed')) return; // no opening or closing
+      if (!plugins.has(mirror.state === 'closed' ? 'endpoint:circuit_closed' : 'endpoint:circuit_opened'))
+        return;
       const endpoint = await endpointRef(db, mirror.endpointId);
       if (!endpoint) return;
       if (mirror.state === 'closed') plugins.emit('endpoint:circuit_closed', { endpoint });

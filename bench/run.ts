@@ -12,6 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { mapBounded } from '../src/concurrency.js';
 import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
@@ -43,18 +44,16 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 /** Runs `n` jobs with at most `concurrency` in flight, reporting progress. */
 async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>, label: string) {
-  let next = 0;
   let done = 0;
   const progress = setInterval(() => log(`${label}: ${done}/${n}`), 2000);
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(concurrency, n) }, async () => {
-        while (next < n) {
-          const i = next++;
-          await job(i);
-          done++;
-        }
-      }),
+    await mapBounded(
+      Array.from({ length: n }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        await job(i);
+        done++;
+      },
     );
   } finally {
     clearInterval(progress);

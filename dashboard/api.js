@@ -44,6 +44,15 @@ export async function api(method, path, body, key = session.key) {
   return data;
 }
 
+/** The application's endpoints (first 100), each with `circuit`: its breaker's state. */
+export async function endpointsWithCircuits() {
+  const list = await api('GET', '/api/endpoints?limit=100');
+  const states = await Promise.all(
+    list.data.map((e) => api('GET', `/api/endpoints/${e.id}/circuit`).catch(() => ({ state: 'unknown' }))),
+  );
+  return list.data.map((e, i) => ({ ...e, circuit: states[i].state }));
+}
+
 export const qs = (params) => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '');
   return entries.length ? `?${new URLSearchParams(entries)}` : '';

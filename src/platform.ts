@@ -144,7 +144,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       });
       const running = worker.run();
       running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
-      if (plugins.plugins.length) {
+      if (plugins.has('endpoint:down')) {
         const stopWatch = watchDownEndpoints(db, plugins, config.endpointDownAfterMs, log);
         stops.push({ name: 'endpoint-down watch', stop: async () => stopWatch() });
       }

@@ -1,6 +1,6 @@
 // Endpoints: each with its state (enabled, circuit, success rate); disable and delete here.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, endpointsWithCircuits } from '../api.js';
 import { Badge, ErrorBox, fmtPct, fmtTime, html, Notice } from '../ui.js';
 
 export function Endpoints() {
@@ -10,17 +10,9 @@ export function Endpoints() {
 
   const load = async () => {
     try {
-      const [list, stats] = await Promise.all([
-        api('GET', '/api/endpoints?limit=100'),
-        api('GET', '/api/stats'),
-      ]);
+      const [endpoints, stats] = await Promise.all([endpointsWithCircuits(), api('GET', '/api/stats')]);
       const byId = Object.fromEntries(stats.endpoints.map((s) => [s.endpointId, s]));
-      const circuits = await Promise.all(
-        list.data.map((e) =>
-          api('GET', `/api/endpoints/${e.id}/circuit`).catch(() => ({ state: 'unknown' })),
-        ),
-      );
-      setRows(list.data.map((e, i) => ({ ...e, stats: byId[e.id], circuit: circuits[i].state })));
+      setRows(endpoints.map((e) => ({ ...e, stats: byId[e.id] })));
     } catch (err) {
       setError(err);
     }

@@ -1,7 +1,7 @@
 // The live monitor: fed every second by /api/metrics/stream; line charts over the last
 // five minutes, and every endpoint's circuit state.
 import { useEffect, useState } from 'preact/hooks';
-import { api, stream } from '../api.js';
+import { endpointsWithCircuits, stream } from '../api.js';
 import { LineChart } from '../chart.js';
 import { Badge, fmtMs, fmtPct, html } from '../ui.js';
 
@@ -23,15 +23,8 @@ export function Monitor() {
       },
       abort.signal,
     );
-    const loadCircuits = async () => {
-      const list = await api('GET', '/api/endpoints?limit=100');
-      const states = await Promise.all(
-        list.data.map((e) =>
-          api('GET', `/api/endpoints/${e.id}/circuit`).catch(() => ({ state: 'unknown' })),
-        ),
-      );
-      setCircuits(list.data.map((e, i) => ({ id: e.id, name: e.name, state: states[i].state })));
-    };
+    const loadCircuits = async () =>
+      setCircuits((await endpointsWithCircuits()).map((e) => ({ id: e.id, name: e.name, state: e.circuit })));
     void loadCircuits().catch(() => {});
     const timer = setInterval(() => void loadCircuits().catch(() => {}), 5000);
     return () => {

@@ -90,6 +90,8 @@ const HOOK_TIMEOUT_MS = 10_000;
 
 export interface PluginHost {
   readonly plugins: readonly HooklinePlugin[];
+  /** Whether some plugin has this hook (so callers skip the I/O of building its context). */
+  has(hook: HookName): boolean;
   /** Fires a hook on every plugin that has it, without waiting; a failing plugin is logged, never thrown. */
   emit<H extends HookName>(hook: H, context: HookContexts[H]): void;
   /** Resolves when every hook fired so far has settled (tests, shutdown). */
@@ -107,6 +109,7 @@ export function createPluginHost(
   const pending = new Set<Promise<unknown>>();
   return {
     plugins,
+    has: (hook) => plugins.some((p) => p.hooks?.[hook]),
     emit(hook, context) {
       for (const plugin of plugins) {
         const handler = plugin.hooks?.[hook] as ((c: unknown) => unknown) | undefined;
