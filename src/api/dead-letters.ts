@@ -1,10 +1,11 @@
 import { Router } from 'express';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
   claimReplay,
   findDeadLetters,
   getDeadLetter,
+  releaseReplay,
   setReplayRun,
   type DeadLetter,
 } from '../db/dead-letters.js';
@@ -12,7 +13,7 @@ import { claimNextRun } from '../db/deliveries.js';
 import { getEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
-import { startDeliveryWorkflow } from '../temporal/starts.js';
+import { runningDeliveryRun, startDeliveryWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
 const view = (d: DeadLetter) => ({
@@ -62,10 +63,19 @@ export function deadLetterRoutes({
   const router = Router();
   const r = docs.on(router, '/api/dead-letters');
 
-  /** Claims the dead letter once, starts a new run of its delivery with fresh attempts. */
-  async function replay(dead: DeadLetter): Promise<{ deliveryId: string; run: number } | undefined> {
+  type Replayed = { deliveryId: string; run: number } | { busy: string } | undefined;
+
+  /**
+   * Claims the dead letter once, starts a new run of its delivery with fresh attempts. A delivery
+   * whose workflow still runs is not claimed (`busy` says why): the dead letter stays replayable.
+   * A start that fails gives the claim back, so no replay is lost between the two stores.
+   */
+  async function replay(dead: DeadLetter): Promise<Replayed> {
     const event = await getEvent(db, dead.eventId, dead.applicationId);
-    if (!event || !(await claimReplay(db, dead.id))) return undefined;
+    if (!event || dead.replayedAt) return undefined;
+    const running = await runningDeliveryRun(temporal, dead.deliveryId, dead.run);
+    if (running !== null) return { busy: `delivery ${dead.deliveryId} is still running (run ${running})` };
+    if (!(await claimReplay(db, dead.id))) return undefined;
     const run = await claimNextRun(db, {
       id: dead.deliveryId,
       applicationId: dead.applicationId,
@@ -73,7 +83,14 @@ export function deadLetterRoutes({
       endpointId: dead.endpointId,
     });
     await setReplayRun(db, dead.id, run);
-    await startDeliveryWorkflow(temporal, taskQueue, event, dead.endpointId, run, { replayOf: dead.id });
+    try {
+      await startDeliveryWorkflow(temporal, taskQueue, event, dead.endpointId, run, { replayOf: dead.id });
+    } catch (err) {
+      await releaseReplay(db, dead);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        return { busy: `delivery ${dead.deliveryId} was started by another replay` };
+      throw err;
+    }
     return { deliveryId: dead.deliveryId, run };
   }
 
@@ -104,11 +121,13 @@ export function deadLetterRoutes({
       if (!parsed.success) throw validationProblem(parsed.error);
       const matches = await findDeadLetters(db, req.applicationId, { ...parsed.data, replayed: false });
       const started = [];
+      const skipped = [];
       for (const dead of matches) {
         const r = await replay(dead);
-        if (r) started.push({ deadLetterId: dead.id, ...r });
+        if (r && 'busy' in r) skipped.push({ deadLetterId: dead.id, reason: r.busy });
+        else if (r) started.push({ deadLetterId: dead.id, ...r });
       }
-      res.status(202).json({ replayed: started.length, deliveries: started });
+      res.status(202).json({ replayed: started.length, deliveries: started, skipped });
     },
   );
 
@@ -120,6 +139,7 @@ export function deadLetterRoutes({
       if (!dead) throw notFound('dead letter');
       const r = await replay(dead);
       if (!r) throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
+      if ('busy' in r) throw new HttpProblem(409, 'Still delivering', r.busy);
       res
         .status(202)
         .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });

@@ -102,6 +102,17 @@ export async function setReplayRun(db: Db, id: string, run: number): Promise<voi
   await db.query('UPDATE dead_letters SET replay_run = $2 WHERE id = $1', [id, run]);
 }
 
+/**
+ * Undoes a claim whose workflow did not start: the dead letter can be replayed again, and its
+ * delivery shows as dead-lettered instead of a pending run that will never happen.
+ */
+export async function releaseReplay(db: Db, dead: { id: string; deliveryId: string }): Promise<void> {
+  await db.query('UPDATE dead_letters SET replayed_at = NULL, replay_run = NULL WHERE id = $1', [dead.id]);
+  await db.query(`UPDATE deliveries SET status = 'dead_lettered', updated_at = now() WHERE id = $1`, [
+    dead.deliveryId,
+  ]);
+}
+
 export interface DeadLetterQuery {
   endpointId?: string | undefined;
   eventType?: string | undefined;

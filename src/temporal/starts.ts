@@ -1,7 +1,7 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
-import { searchAttributes } from '../../workflows/definitions.js';
+import { deliveryProgressQuery, searchAttributes } from '../../workflows/definitions.js';
 
 const eager = new WeakSet<Client>();
 
@@ -84,4 +84,35 @@ export async function startDeliveryWorkflow(
     priority: { priorityKey: PRIORITY_KEYS[event.priority] },
   });
   return workflowId;
+}
+
+/**
+ * Which run of a delivery still runs under its workflow id, or null when none does. A dead letter
+ * is written in its run's last step, so that run can still be open for a moment: it is waited for
+ * (up to `finishMs`). Another run (an event replay started it) is answered at once.
+ */
+export async function runningDeliveryRun(
+  temporal: Client,
+  workflowId: string,
+  finishingRun: number,
+  finishMs = 10_000,
+): Promise<number | null> {
+  const handle = temporal.workflow.getHandle(workflowId);
+  const deadline = Date.now() + finishMs;
+  for (;;) {
+    const status = await handle.describe().then(
+      (d) => d.status.name,
+      (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+        throw err;
+      },
+    );
+    if (status !== 'RUNNING') return null;
+    const run = await handle.query(deliveryProgressQuery).then(
+      (p) => p.run,
+      () => finishingRun, // no answer yet (no worker, or closing): treat it as the finishing run
+    );
+    if (run !== finishingRun || Date.now() >= deadline) return run;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

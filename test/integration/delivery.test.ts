@@ -104,6 +104,51 @@ describe('delivery semantics on the real stack', () => {
     assert.ok(after.body.data[0].replayedAt, 'the dead letter is marked as replayed');
   });
 
+  it('replays a dead letter the moment it is listed, and keeps it while its delivery runs again', async () => {
+    const ep = await endpoint('again', {
+      retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 1 },
+      circuitBreaker: { threshold: 100 },
+    });
+    receiver.respond('/again', 500);
+    const ev = await send('again.happened');
+    const deliveryId = `delivery:${ev.eventId}:${ep.id}`;
+    let dead: { id: string } | undefined;
+    const pending = async () =>
+      (await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}&replayed=false`)).body.data;
+    await waitUntil(async () => Boolean((dead = (await pending())[0])), 30_000, 5);
+    // Written in its run's last step: the run may still be open. The replay waits for it to close.
+    const first = await api(stack, 'POST', `/api/dead-letters/${dead!.id}/replay`);
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    assert.equal(first.body.run, 1);
+    assert.equal((await workflowResult(stack, deliveryId)).status, 'dead_lettered');
+
+    await waitUntil(async () => (await pending()).length === 1);
+    const [second] = await pending();
+
+    // Run 2 (an event replay) now waits a minute to retry; run 1's dead letter cannot start a run
+    // beside it, and stays replayable instead of being lost.
+    const patch = { retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 2 } };
+    assert.equal((await api(stack, 'PATCH', `/api/endpoints/${ep.id}`, patch)).status, 200);
+    await waitUntil(
+      async () => (await api(stack, 'POST', `/api/events/${ev.eventId}/replay`)).status === 202,
+    );
+    await receiver.waitFor(3, { path: '/again' });
+    const busy = await api(stack, 'POST', `/api/dead-letters/${second.id}/replay`);
+    assert.equal(busy.status, 409);
+    assert.match(busy.body.detail, /still running \(run 2\)/);
+    const bulk = await api(stack, 'POST', '/api/dead-letters/replay', { endpointId: ep.id });
+    assert.equal(bulk.body.replayed, 0);
+    assert.deepEqual(
+      bulk.body.skipped.map((s: { deadLetterId: string }) => s.deadLetterId),
+      [second.id],
+    );
+    assert.deepEqual(
+      (await pending()).map((d: { id: string }) => d.id),
+      [second.id],
+      'the refused replay claimed nothing',
+    );
+  });
+
   it('stops on 410 Gone and disables the endpoint', async () => {
     const ep = await endpoint('gone');
     receiver.respond('/gone', 410);
