@@ -293,7 +293,8 @@ async function main(): Promise<number> {
             ...(opts.endpoint ? { endpointId: opts.endpoint } : {}),
             ...(opts.type ? { eventType: opts.type } : {}),
           });
-          out(`replaying ${r.replayed} dead letter(s)`, r);
+          const skipped = r.skipped.length ? `; ${r.skipped.length} skipped: still delivering` : '';
+          out(`replaying ${r.replayed} dead letter(s)${skipped}`, r);
           return 0;
         }
         if (!arg) throw new UsageError('dead-letters replay needs an id or --all');

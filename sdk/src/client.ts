@@ -201,7 +201,12 @@ export class HooklineClient {
       replay: (id: string) => this.request<Json>('POST', `/api/dead-letters/${enc(id)}/replay`),
       replayMany: (
         filter: { endpointId?: string; eventType?: string; from?: string; to?: string; limit?: number } = {},
-      ) => this.request<{ replayed: number }>('POST', '/api/dead-letters/replay', filter),
+      ) =>
+        this.request<{
+          replayed: number;
+          deliveries: { deadLetterId: string; deliveryId: string; run: number }[];
+          skipped: { deadLetterId: string; reason: string }[];
+        }>('POST', '/api/dead-letters/replay', filter),
     };
   }
 

@@ -18,12 +18,15 @@ import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { mapBounded } from '../concurrency.js';
 import { IngestRejected, type PluginHost } from '../plugins/host.js';
-import { startEventWorkflow } from '../temporal/starts.js';
+import { closesWithin, isRunning, startEventWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
 
 /** One event's payload, serialised, may be this large; larger answers 413. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+/** An event in one of these has its outcome recorded; its workflow is closing or closed. */
+const FINAL_EVENT_STATUSES = new Set(['delivered', 'partially_failed', 'failed', 'no_match']);
+
 /** Events in one batch request. */
 export const BATCH_LIMIT = 100;
 
@@ -306,13 +309,16 @@ export function eventRoutes({
     },
     async (req, res) => {
       const event = await load(req.applicationId, req.params.id);
-      const handle = temporal.workflow.getHandle(eventWorkflowId(event.id));
-      const running = await handle.describe().then(
-        (d) => d.status.name === 'RUNNING',
-        () => false,
-      );
-      if (running)
+      // An event with an outcome closes its workflow right after recording it: wait for that.
+      const settled = FINAL_EVENT_STATUSES.has(event.status) ? 5_000 : 0;
+      if (!(await closesWithin(temporal, eventWorkflowId(event.id), settled)))
         throw new HttpProblem(409, 'Still delivering', `event ${event.id} is still being delivered`);
+      // A dead letter's replay runs one delivery outside the event's workflow.
+      const deliveries = await listDeliveriesOfEvent(db, event.id);
+      const running = await mapBounded(deliveries, 16, (d) => isRunning(temporal, d.id));
+      const busy = deliveries.find((_, i) => running[i]);
+      if (busy)
+        throw new HttpProblem(409, 'Still delivering', `delivery ${busy.id} of event ${event.id} is running`);
       const replays = await markReplayed(db, event.id);
       const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
       res

@@ -86,6 +86,35 @@ export async function startDeliveryWorkflow(
   return workflowId;
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the workflow id's latest execution is running (a missing one is not). */
+export async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
+  return temporal.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      (d) => d.status.name === 'RUNNING',
+      (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      },
+    );
+}
+
+/**
+ * True when the workflow is not running, now or within `ms`. A workflow records its outcome in
+ * its last step, so a caller that saw the outcome may find it open for a moment more.
+ */
+export async function closesWithin(temporal: Client, workflowId: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (await isRunning(temporal, workflowId)) {
+    if (Date.now() >= deadline) return false;
+    await pause(25);
+  }
+  return true;
+}
+
 /**
  * Which run of a delivery still runs under its workflow id, or null when none does. A dead letter
  * is written in its run's last step, so that run can still be open for a moment: it is waited for
@@ -97,22 +126,17 @@ export async function runningDeliveryRun(
   finishingRun: number,
   finishMs = 10_000,
 ): Promise<number | null> {
-  const handle = temporal.workflow.getHandle(workflowId);
   const deadline = Date.now() + finishMs;
-  for (;;) {
-    const status = await handle.describe().then(
-      (d) => d.status.name,
-      (err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
-        throw err;
-      },
-    );
-    if (status !== 'RUNNING') return null;
-    const run = await handle.query(deliveryProgressQuery).then(
-      (p) => p.run,
-      () => finishingRun, // no answer yet (no worker, or closing): treat it as the finishing run
-    );
+  while (await isRunning(temporal, workflowId)) {
+    const run = await temporal.workflow
+      .getHandle(workflowId)
+      .query(deliveryProgressQuery)
+      .then(
+        (p) => p.run,
+        () => finishingRun, // no answer yet (no worker, or closing): treat it as the finishing run
+      );
     if (run !== finishingRun || Date.now() >= deadline) return run;
-    await new Promise((r) => setTimeout(r, 25));
+    await pause(25);
   }
+  return null;
 }

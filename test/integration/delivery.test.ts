@@ -149,6 +149,26 @@ describe('delivery semantics on the real stack', () => {
     );
   });
 
+  it('refuses an event replay while a dead letter’s replay of one of its deliveries runs', async () => {
+    const ep = await endpoint('rerun', {
+      retryConfig: { maxAttempts: 1 },
+      circuitBreaker: { threshold: 100 },
+    });
+    receiver.respond('/rerun', 500);
+    const ev = await send('rerun.happened');
+    assert.equal((await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`)).status, 'dead_lettered');
+    const [dead] = (await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}`)).body.data;
+    const patch = { retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 2 } };
+    assert.equal((await api(stack, 'PATCH', `/api/endpoints/${ep.id}`, patch)).status, 200);
+    assert.equal((await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`)).status, 202);
+    await receiver.waitFor(2, { path: '/rerun' }); // run 1 failed once and waits a minute
+    const replay = await api(stack, 'POST', `/api/events/${ev.eventId}/replay`);
+    assert.equal(replay.status, 409);
+    assert.match(replay.body.detail, /^delivery delivery:.* is running$/);
+    const event = await api(stack, 'GET', `/api/events/${ev.eventId}`);
+    assert.equal(event.body.replays, 0, 'the refused replay is not counted');
+  });
+
   it('stops on 410 Gone and disables the endpoint', async () => {
     const ep = await endpoint('gone');
     receiver.respond('/gone', 410);
