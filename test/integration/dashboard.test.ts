@@ -3,7 +3,8 @@
 // monitor's chart move, open its attempts, replay a dead letter. Screenshots of every page go to
 // test-artifacts/screenshots/ (git-ignored).
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -13,6 +14,7 @@ import { waitUntil } from '../helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve('test-artifacts', 'screenshots');
+const require = createRequire(import.meta.url);
 
 describe('web dashboard in Chromium', () => {
   let stack: TestStack;
@@ -212,6 +214,44 @@ describe('web dashboard in Chromium', () => {
       const e = await api(stack, 'GET', `/api/events/${sent.body.eventId}`);
       return e.body.deliveries[0]?.status === 'delivered';
     });
+  });
+
+  it('passes an axe-core audit (WCAG 2.1 A and AA) on every page, at laptop and phone widths', async () => {
+    // Evaluated through the DevTools protocol, so the page's CSP (own scripts only) does not apply.
+    const axe = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+    const events = await api(stack, 'GET', '/api/events?limit=1');
+    const endpoints = await api(stack, 'GET', '/api/endpoints');
+    const pages = [
+      '#/endpoints',
+      '#/endpoints/new',
+      `#/endpoints/${endpoints.body.data[0].id}`,
+      '#/monitor',
+      '#/events',
+      `#/events/${events.body.data[0].id}`,
+      '#/dead-letters',
+    ];
+    const found: string[] = [];
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 844 });
+      for (const hash of pages) {
+        await page.goto(`${stack.platform.apiUrl}/${hash}`);
+        await page.locator('main h1').waitFor();
+        await page.getByText('Loading…').waitFor({ state: 'detached' });
+        if (hash === '#/endpoints/new') await page.getByRole('button', { name: 'Add condition' }).click();
+        await page.evaluate(axe);
+        const violations = await page.evaluate<
+          { id: string; impact: string; nodes: { target: string[] }[] }[]
+        >(
+          `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+             .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+        );
+        for (const v of violations)
+          found.push(
+            `${width}px ${hash}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+          );
+      }
+    }
+    assert.deepEqual(found, []);
   });
 
   it('fits a phone screen, labels every control, and logged no console error', async () => {
