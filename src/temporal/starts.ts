@@ -126,17 +126,14 @@ export async function runningDeliveryRun(
   finishingRun: number,
   finishMs = 10_000,
 ): Promise<number | null> {
-  const deadline = Date.now() + finishMs;
-  while (await isRunning(temporal, workflowId)) {
-    const run = await temporal.workflow
-      .getHandle(workflowId)
-      .query(deliveryProgressQuery)
-      .then(
-        (p) => p.run,
-        () => finishingRun, // no answer yet (no worker, or closing): treat it as the finishing run
-      );
-    if (run !== finishingRun || Date.now() >= deadline) return run;
-    await pause(25);
-  }
-  return null;
+  if (!(await isRunning(temporal, workflowId))) return null;
+  const run = await temporal.workflow
+    .getHandle(workflowId)
+    .query(deliveryProgressQuery)
+    .then(
+      (p) => p.run,
+      () => finishingRun, // no answer yet (no worker, or closing): treat it as the finishing run
+    );
+  if (run !== finishingRun) return run;
+  return (await closesWithin(temporal, workflowId, finishMs)) ? null : run;
 }
