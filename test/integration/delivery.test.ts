@@ -157,6 +157,7 @@ describe('delivery semantics on the real stack', () => {
     receiver.respond('/rerun', 500);
     const ev = await send('rerun.happened');
     assert.equal((await workflowResult(stack, `delivery:${ev.eventId}:${ep.id}`)).status, 'dead_lettered');
+    await workflowResult(stack, ev.workflowId); // the event's own workflow is done too
     const [dead] = (await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.id}`)).body.data;
     const patch = { retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 2 } };
     assert.equal((await api(stack, 'PATCH', `/api/endpoints/${ep.id}`, patch)).status, 200);
