@@ -65,10 +65,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'matching.numTaskqueueWritePartitions=1',
   ];
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  // The first lines say why it failed (a Go panic's reason comes before its stack); the last
+  // lines say where it stopped. Keep both, bounded.
+  let head = '';
+  let tail = '';
   const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
+    const text = chunk.toString('utf8');
+    const room = 3000 - head.length;
+    head += text.slice(0, room);
+    tail = (tail + text.slice(room)).slice(-2000);
   };
+  const output = () => (tail ? `${head}\n…\n${tail}` : head);
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -78,7 +85,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await waitForFrontend(address, child, exited, 60_000);
   } catch (err) {
     await stopChild(child, exited);
-    throw new Error(`The Temporal dev server did not start: ${(err as Error).message}\n${output.trim()}`, {
+    throw new Error(`The Temporal dev server did not start: ${(err as Error).message}\n${output().trim()}`, {
       cause: err,
     });
   }
