@@ -11,7 +11,7 @@ import { endpointRef, getCircuit, publishCircuit, type CircuitMirror } from '../
 import { insertDeadLetter } from '../src/db/dead-letters.js';
 import { claimNextRun, ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, getEndpoint, listEnabledEndpoints } from '../src/db/endpoints.js';
-import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js';
+import { getEvent, setEventStatus, type EventStatus, type StoredEvent } from '../src/db/events.js';
 import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
 import type { Metrics } from '../src/metrics.js';
@@ -311,7 +311,7 @@ export function createActivities({
       }
     },
 
-    async recordEventOutcome(eventId: string, status: string): Promise<void> {
+    async recordEventOutcome(eventId: string, status: EventStatus): Promise<void> {
       await setEventStatus(db, eventId, status);
     },
 

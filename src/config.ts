@@ -30,6 +30,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Plugin modules, in order: `email`, `operational-webhook`, a path or a package name. */
   plugins: string[];
+  /** Committed events without a workflow beyond which ingest answers 503 (0: no cap). */
+  maxBacklog: number;
   /** `endpoint:down` fires once a circuit has not been closed for this long. */
   endpointDownAfterMs: number;
   /** The environment the config was read from: plugins read their own settings in it. */
@@ -90,6 +92,7 @@ const schema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  HOOKLINE_MAX_BACKLOG: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   HOOKLINE_ENDPOINT_DOWN_AFTER_MS: z.coerce
     .number()
     .int()
@@ -171,6 +174,7 @@ export function loadConfig(
     logLevel: c.HOOKLINE_LOG_LEVEL,
     plugins: c.HOOKLINE_PLUGINS,
     endpointDownAfterMs: c.HOOKLINE_ENDPOINT_DOWN_AFTER_MS,
+    maxBacklog: c.HOOKLINE_MAX_BACKLOG,
     env: { ...env, ...merged },
   };
 }

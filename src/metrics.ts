@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool.js';
+import type { BacklogWatch } from './ingest/backlog.js';
 
 /**
  * Prometheus metrics, the guide's names with the `hookline_` prefix, on a fresh Registry per
@@ -45,6 +46,13 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     registers: [registry],
   });
 
+  const dispatched = new Counter({
+    name: 'hookline_events_dispatched_total',
+    help: 'Event workflow starts by the dispatcher: started, already_started (found running or done), failed (retried)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
   const pluginErrors = new Counter({
     name: 'hookline_plugin_errors_total',
     help: 'Plugin hooks that threw or timed out (the delivery went on)',
@@ -60,6 +68,28 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
       webhooksSent.inc({ endpoint: endpoint(endpointId), status });
       duration.observe({ endpoint: endpoint(endpointId) }, seconds);
       if (attempt > 1) retryAttempts.inc({ endpoint: endpoint(endpointId), attempt_number: String(attempt) });
+    },
+    eventDispatched(result: 'started' | 'already_started' | 'failed') {
+      dispatched.inc({ result });
+    },
+    /** Committed events without a workflow yet, read at scrape time. */
+    observeDispatchBacklog(backlog: BacklogWatch) {
+      new Gauge({
+        name: 'hookline_events_pending_dispatch',
+        help: 'Accepted (committed) events whose workflow has not been started yet',
+        registers: [registry],
+        async collect() {
+          this.set((await backlog.refresh().catch(() => backlog.current())).pending);
+        },
+      });
+      new Gauge({
+        name: 'hookline_events_pending_dispatch_oldest_seconds',
+        help: 'Age of the oldest accepted event whose workflow has not been started yet',
+        registers: [registry],
+        async collect() {
+          this.set((await backlog.refresh().catch(() => backlog.current())).oldestSeconds);
+        },
+      });
     },
     deadLettered(endpointId: string) {
       deadLetters.inc({ endpoint: endpoint(endpointId) });

@@ -12,6 +12,9 @@ import { ensureDefaultApplication } from './db/applications.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db } from './db/pool.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
+import { createIngest } from './ingest/accept.js';
+import { watchBacklog } from './ingest/backlog.js';
+import { createDispatcher } from './ingest/dispatcher.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -119,10 +122,23 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       namespace: config.temporalNamespace,
       taskQueue: config.temporalTaskQueue,
     });
+    const backlog = watchBacklog(db);
+    stops.push({ name: 'backlog watch', stop: async () => backlog.stop() });
+    metrics.observeDispatchBacklog(backlog);
+    // Every process starts the workflows of the events it accepts; worker processes also sweep
+    // for committed events that have none (after a crash, an outage or a failed start).
+    const dispatcher = createDispatcher({
+      db,
+      temporal,
+      taskQueue: config.temporalTaskQueue,
+      metrics,
+      log: log.child({ component: 'dispatcher' }),
+    });
+    stops.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
 
     if (config.role !== 'api') {
-      const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
-      stops.push({ name: 'http agent', stop: () => dispatcher.close() });
+      const httpAgent = createDeliveryAgent(config.allowPrivateNetworks);
+      stops.push({ name: 'http agent', stop: () => httpAgent.close() });
       const worker = await createWorker({
         connection: native!,
         namespace: config.temporalNamespace,
@@ -132,7 +148,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         shutdownGraceMs: config.shutdownGraceMs,
         activities: createActivities({
           db,
-          dispatcher,
+          dispatcher: httpAgent,
           allowPrivateNetworks: config.allowPrivateNetworks,
           temporal,
           taskQueue: config.temporalTaskQueue,
@@ -143,6 +159,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         ...(workflowBundle ? { workflowBundle } : {}),
       });
       const running = worker.run();
+      dispatcher.startSweeping();
       running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
       if (plugins.has('endpoint:down')) {
         const stopWatch = watchDownEndpoints(db, plugins, config.endpointDownAfterMs, log);
@@ -169,7 +186,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         temporalUiUrl,
         rateLimit: config.rateLimit,
         metrics,
-        plugins,
+        ingest: createIngest({ db, dispatcher, backlog, maxBacklog: config.maxBacklog, metrics, plugins }),
         log: log.child({ component: 'api' }),
       });
       const server: Server = createServer(app);

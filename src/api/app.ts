@@ -6,7 +6,7 @@ import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
-import type { PluginHost } from '../plugins/host.js';
+import type { Ingest } from '../ingest/accept.js';
 import { requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
 import { taskQueueBacklog, type Metrics } from '../metrics.js';
@@ -28,8 +28,8 @@ export interface AppDeps {
   metrics: Metrics;
   temporalUiUrl?: string | undefined;
   log: Logger;
-  /** Loaded plugins: their ingest middleware runs before an event is stored. */
-  plugins?: PluginHost;
+  /** Event intake: validation, idempotency, plugins' ingest middleware, the commit, dispatch. */
+  ingest: Ingest;
 }
 
 /** A request with a body must send JSON; an empty body (e.g. a replay POST) needs no type. */

@@ -1,31 +1,16 @@
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { listDeliveriesOfEvent } from '../db/deliveries.js';
-import {
-  getEvent,
-  insertEvent,
-  listEvents,
-  markReplayed,
-  setEventStatus,
-  type StoredEvent,
-} from '../db/events.js';
-import { newId } from '../db/ids.js';
+import { FINAL_EVENT_STATUSES, getEvent, listEvents, markReplayed, type StoredEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
-import type { Metrics } from '../metrics.js';
 import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { mapBounded } from '../concurrency.js';
-import { IngestRejected, type PluginHost } from '../plugins/host.js';
+import { BacklogFull, type Accepted, type Ingest } from '../ingest/accept.js';
 import { closesWithin, isRunning, startEventWorkflow } from '../temporal/starts.js';
-import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
+import { HttpProblem, notFound, validationProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
-
-/** One event's payload, serialised, may be this large; larger answers 413. */
-export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
-/** An event in one of these has its outcome recorded; its workflow is closing or closed. */
-const FINAL_EVENT_STATUSES = new Set(['delivered', 'partially_failed', 'failed', 'no_match']);
 
 /** Events in one batch request. */
 export const BATCH_LIMIT = 100;
@@ -49,17 +34,14 @@ export interface EventRouteDeps {
   temporalUiUrl?: string | undefined;
   namespace: string;
   docs: ApiDocs;
-  metrics: Metrics;
-  /** Ingest middleware of the loaded plugins (enrich or reject an event before it is stored). */
-  plugins?: PluginHost;
+  ingest: Ingest;
 }
 
-type IngestResult =
-  | { status: 202 | 200; eventId: string; workflowId: string; duplicate: boolean }
-  | { status: 400 | 409 | 413 | 422 | 503; title: string; detail: string; errors?: FieldProblem[] };
-
-/** How many items of one batch are ingested at once. */
-const BATCH_CONCURRENCY = 16;
+/** The backlog cap as HTTP: 503 with Retry-After, nothing stored. */
+const backlogFull = (err: BacklogFull) =>
+  new HttpProblem(503, 'Backlog full', err.message, undefined, {
+    'Retry-After': String(err.retryAfterSeconds),
+  });
 
 export function eventRoutes({
   db,
@@ -68,8 +50,7 @@ export function eventRoutes({
   temporalUiUrl,
   namespace,
   docs,
-  metrics,
-  plugins,
+  ingest,
 }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
@@ -78,123 +59,39 @@ export function eventRoutes({
       ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
       : null;
 
-  /**
-   * Validates, stores, then starts the event's workflow. Only when both hold is it accepted, so an
-   * accepted event is never lost. The same idempotency key with the same request gives the same
-   * event (200, no second workflow); with another request, 409.
-   */
-  async function ingest(
-    applicationId: string,
-    input: unknown,
-    headerKey: string | undefined,
-  ): Promise<IngestResult> {
-    const parsed = createEventSchema.safeParse(input);
-    if (!parsed.success) {
-      const p = validationProblem(parsed.error);
-      return { status: 400, title: p.title, detail: p.detail ?? '', errors: p.errors ?? [] };
-    }
-    // The idempotency key and hash are of the request as sent, so a retry matches even when a
-    // plugin enriches it differently the second time.
-    const sent = parsed.data;
-    const idempotencyKey = headerKey ?? sent.options.idempotencyKey;
-    const { idempotencyKey: _k, ...sentOptions } = sent.options;
-    const bodyHash = createHash('sha256')
-      .update(
-        JSON.stringify({ type: sent.type, source: sent.source, payload: sent.payload, options: sentOptions }),
-      )
-      .digest('hex');
-    let accepted = sent;
-    if (plugins?.plugins.some((p) => p.ingest)) {
-      try {
-        const again = createEventSchema.safeParse(await plugins.ingest(sent));
-        if (!again.success) {
-          const p = validationProblem(again.error);
-          return {
-            status: 422,
-            title: 'Invalid event from a plugin',
-            detail: p.detail ?? '',
-            errors: p.errors ?? [],
-          };
-        }
-        accepted = again.data;
-      } catch (err) {
-        if (!(err instanceof IngestRejected)) throw err;
-        return { status: 422, title: 'Rejected', detail: `rejected by plugin ${err.plugin}: ${err.message}` };
-      }
-    }
-    const { type, source, payload, options } = accepted;
-    const body = JSON.stringify(payload);
-    if (Buffer.byteLength(body) > PAYLOAD_LIMIT_BYTES) {
-      return {
-        status: 413,
-        title: 'Payload too large',
-        detail: `the payload exceeds ${PAYLOAD_LIMIT_BYTES} bytes`,
-      };
-    }
-    const { idempotencyKey: _key, ...kept } = options;
-    const { event, created } = await insertEvent(db, {
-      id: newId('evt'),
-      applicationId,
-      type,
-      source: source ?? null,
-      body,
-      options: kept,
-      tags: options.tags ?? [],
-      priority: options.priority ?? 'normal',
-      idempotencyKey: idempotencyKey ?? null,
-      bodyHash,
-    });
-    if (!created && event.bodyHash !== bodyHash) {
-      return {
-        status: 409,
-        title: 'Idempotency key reused',
-        detail: `the key was used for event ${event.id} with a different request`,
-      };
-    }
-    // A retry after a failed start starts it now; a duplicate of a started event changes nothing.
-    if (created || event.status === 'not_started') {
-      try {
-        await startEventWorkflow(temporal, taskQueue, event, { delayMs: options.delay });
-        if (!created) await setEventStatus(db, event.id, 'accepted');
-        metrics.eventReceived(event.type, event.source);
-      } catch (err) {
-        await setEventStatus(db, event.id, 'not_started').catch(() => {});
-        return {
-          status: 503,
-          title: 'Temporal unavailable',
-          detail: `the event was not accepted: ${(err as Error).message}`,
-        };
-      }
-    }
-    return {
-      status: created ? 202 : 200,
-      eventId: event.id,
-      workflowId: eventWorkflowId(event.id),
-      duplicate: !created,
-    };
-  }
-
-  const accepted = (r: Extract<IngestResult, { eventId: string }>) => ({
-    eventId: r.eventId,
+  const accepted = (r: Accepted) => ({
+    eventId: r.event.id,
     status: r.duplicate ? 'duplicate' : 'accepted',
-    workflowId: r.workflowId,
-    temporalUiUrl: uiLink(r.workflowId),
+    workflowId: eventWorkflowId(r.event.id),
+    temporalUiUrl: uiLink(eventWorkflowId(r.event.id)),
   });
+
+  /** Runs an intake call, mapping a full backlog to its 503. */
+  const intake = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof BacklogFull ? backlogFull(err) : err;
+    }
+  };
 
   r.post(
     '/',
     {
       summary: 'Send an event',
       body: createEventSchema,
-      responses: { 202: 'Accepted', 200: 'A duplicate of an event with the same idempotency key' },
+      responses: {
+        202: 'Accepted: stored; its workflow starts at once or, after a crash or outage, by the dispatcher',
+        200: 'A duplicate of an event with the same idempotency key',
+        503: 'Too many accepted events wait for dispatch (Retry-After)',
+      },
     },
     async (req, res) => {
-      const r = await ingest(req.applicationId, req.body, req.header('Idempotency-Key'));
-      if ('eventId' in r) {
-        res.status(r.status).location(`/api/events/${r.eventId}`).json(accepted(r));
-        return;
-      }
-      throw new HttpProblem(r.status, r.title, r.detail, r.errors);
+      const r = await intake(() =>
+        ingest.acceptOne(req.applicationId, req.body, req.header('Idempotency-Key')),
+      );
+      if (!r.ok) throw new HttpProblem(r.status, r.title, r.detail, r.errors);
+      res.status(r.status).location(`/api/events/${r.event.id}`).json(accepted(r));
     },
   );
 
@@ -204,18 +101,32 @@ export function eventRoutes({
     {
       summary: `Send up to ${BATCH_LIMIT} events, each accepted or refused on its own`,
       body: batchSchema,
-      responses: { 207: 'One result per event' },
+      responses: {
+        207: 'One result per event',
+        503: 'Too many accepted events wait for dispatch (Retry-After)',
+      },
     },
     async (req, res) => {
       const parsed = batchSchema.safeParse(req.body);
       if (!parsed.success) throw validationProblem(parsed.error);
-      // Items are ingested BATCH_CONCURRENCY at a time; each result keeps its item's index.
-      const results = await mapBounded(parsed.data.events, BATCH_CONCURRENCY, async (item, index) => {
-        const r = await ingest(req.applicationId, item, undefined);
-        return 'eventId' in r
-          ? { index, status: r.status, eventId: r.eventId, workflowId: r.workflowId, duplicate: r.duplicate }
-          : { index, ...r };
-      });
+      const results = (await intake(() => ingest.acceptBatch(req.applicationId, parsed.data.events))).map(
+        (r, index) =>
+          r.ok
+            ? {
+                index,
+                status: r.status,
+                eventId: r.event.id,
+                workflowId: eventWorkflowId(r.event.id),
+                duplicate: r.duplicate,
+              }
+            : {
+                index,
+                status: r.status,
+                title: r.title,
+                detail: r.detail,
+                ...(r.errors ? { errors: r.errors } : {}),
+              },
+      );
       res.status(207).json({
         accepted: results.filter((r) => r.status === 202 || r.status === 200).length,
         refused: results.filter((r) => r.status !== 202 && r.status !== 200).length,
@@ -254,6 +165,7 @@ export function eventRoutes({
     matched: e.matched,
     replays: e.replays,
     createdAt: e.createdAt.toISOString(),
+    dispatchedAt: e.dispatchedAt?.toISOString() ?? null,
     workflowId: eventWorkflowId(e.id),
     temporalUiUrl: uiLink(eventWorkflowId(e.id)),
   });
@@ -309,6 +221,12 @@ export function eventRoutes({
     },
     async (req, res) => {
       const event = await load(req.applicationId, req.params.id);
+      if (!event.dispatchedAt)
+        throw new HttpProblem(
+          409,
+          'Not dispatched yet',
+          `event ${event.id} is waiting for its first delivery`,
+        );
       // An event with an outcome closes its workflow right after recording it: wait for that.
       const settled = FINAL_EVENT_STATUSES.has(event.status) ? 5_000 : 0;
       if (!(await closesWithin(temporal, eventWorkflowId(event.id), settled)))

@@ -15,11 +15,19 @@ export interface ObservabilityDeps {
 
 /** Queue sizes from Temporal (task backlogs) and the query model (deliveries waiting). */
 async function queues({ db, temporal, namespace, taskQueue }: ObservabilityDeps, applicationId: string) {
-  const [backlog, waiting] = await Promise.all([
-    taskQueueBacklog({ temporal, namespace, taskQueue }),
+  const [backlog, waiting, undispatched] = await Promise.all([
+    taskQueueBacklog({ temporal, namespace, taskQueue }).catch(() => ({
+      workflowTasks: null,
+      activityTasks: null,
+    })),
     db.query<{ status: string; n: string }>(
       `SELECT status, count(*) AS n FROM deliveries
        WHERE application_id = $1 AND status IN ('pending', 'retrying', 'waiting_circuit') GROUP BY status`,
+      [applicationId],
+    ),
+    db.query<{ n: string; oldest: number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+       FROM events WHERE dispatched_at IS NULL AND application_id = $1`,
       [applicationId],
     ),
   ]);
@@ -30,6 +38,9 @@ async function queues({ db, temporal, namespace, taskQueue }: ObservabilityDeps,
     pending: by.pending ?? 0,
     retrying: by.retrying ?? 0,
     waitingCircuit: by.waiting_circuit ?? 0,
+    /** Accepted events whose workflow has not started yet (Temporal down, or a burst). */
+    pendingDispatch: Number(undispatched.rows[0]?.n ?? 0),
+    oldestPendingDispatchSeconds: Math.max(0, Math.round(undispatched.rows[0]?.oldest ?? 0)),
   };
 }
 

@@ -13,12 +13,15 @@ export class HttpProblem extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly errors?: FieldProblem[],
+    /** Response headers that belong to the problem, such as `Retry-After`. */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail ?? title);
   }
 }
 
 export function sendProblem(res: Response, p: HttpProblem): void {
+  if (p.headers) res.set(p.headers);
   res
     .status(p.status)
     .type('application/problem+json')

@@ -2,6 +2,29 @@ import type { Db } from './pool.js';
 
 export type Priority = 'high' | 'normal' | 'low';
 
+/**
+ * An event's life: `accepted` (committed, no workflow yet), `dispatched` (its workflow exists),
+ * `routing` (endpoints matched, deliveries running), then its outcome. `replaying` while an
+ * event replay runs.
+ */
+export type EventStatus =
+  | 'accepted'
+  | 'dispatched'
+  | 'routing'
+  | 'replaying'
+  | 'delivered'
+  | 'partially_failed'
+  | 'failed'
+  | 'no_match';
+
+/** Statuses with an outcome recorded: the event's workflow is closing or closed. */
+export const FINAL_EVENT_STATUSES: ReadonlySet<string> = new Set<EventStatus>([
+  'delivered',
+  'partially_failed',
+  'failed',
+  'no_match',
+]);
+
 export interface StoredEvent {
   id: string;
   applicationId: string;
@@ -10,13 +33,15 @@ export interface StoredEvent {
   body: string;
   options: Record<string, unknown>;
   tags: string[];
-  status: string;
+  status: EventStatus;
   matched: number | null;
   priority: Priority;
   idempotencyKey: string | null;
   bodyHash: string | null;
   replays: number;
   createdAt: Date;
+  /** When its workflow was known to exist; null while it waits for the dispatcher. */
+  dispatchedAt: Date | null;
 }
 
 interface EventRow {
@@ -27,13 +52,14 @@ interface EventRow {
   body: string;
   options: Record<string, unknown>;
   tags: string[];
-  status: string;
+  status: EventStatus;
   matched: number | null;
   priority: Priority;
   idempotency_key: string | null;
   body_hash: string | null;
   replays: number;
   created_at: Date;
+  dispatched_at: Date | null;
 }
 
 const fromRow = (r: EventRow): StoredEvent => ({
@@ -51,6 +77,7 @@ const fromRow = (r: EventRow): StoredEvent => ({
   bodyHash: r.body_hash,
   replays: r.replays,
   createdAt: r.created_at,
+  dispatchedAt: r.dispatched_at,
 });
 
 export type NewEvent = Pick<
@@ -59,17 +86,24 @@ export type NewEvent = Pick<
 > &
   Partial<Pick<StoredEvent, 'priority' | 'idempotencyKey' | 'bodyHash'>>;
 
+const COLUMNS = 11;
+
 /**
- * Stores an event. With an idempotency key already used in the application, stores nothing and
- * returns the event that holds the key (`created: false`).
+ * Stores events in one statement. An event whose idempotency key is already used in its
+ * application (by an earlier request or an earlier item of the same call) is not stored: the
+ * event holding the key is returned instead (`created: false`). Results keep the input's order.
+ * `leaseMs` reserves the new rows for the caller's own immediate start, so dispatchers elsewhere
+ * leave them alone that long (they pick them up if the caller dies first).
  */
-export async function insertEvent(db: Db, e: NewEvent): Promise<{ event: StoredEvent; created: boolean }> {
-  const { rows } = await db.query<EventRow>(
-    `INSERT INTO events (id, application_id, type, source, body, options, tags, priority, idempotency_key, body_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (application_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING *`,
-    [
+export async function insertEvents(
+  db: Db,
+  events: readonly NewEvent[],
+  leaseMs: number | null,
+): Promise<Array<{ event: StoredEvent; created: boolean }>> {
+  if (events.length === 0) return [];
+  const params: unknown[] = [];
+  const tuples = events.map((e, i) => {
+    params.push(
       e.id,
       e.applicationId,
       e.type,
@@ -80,14 +114,48 @@ export async function insertEvent(db: Db, e: NewEvent): Promise<{ event: StoredE
       e.priority ?? 'normal',
       e.idempotencyKey ?? null,
       e.bodyHash ?? null,
-    ],
+      leaseMs,
+    );
+    const p = (k: number) => `$${i * COLUMNS + k}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}::jsonb, ${p(7)}::text[], ${p(8)}, ${p(9)}, ${p(10)},
+      now() + make_interval(secs => ${p(11)}::double precision / 1000))`;
+  });
+  const { rows } = await db.query<EventRow>(
+    `INSERT INTO events (id, application_id, type, source, body, options, tags, priority, idempotency_key,
+       body_hash, dispatch_lease_until)
+     VALUES ${tuples.join(',\n')}
+     ON CONFLICT (application_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING *`,
+    params,
   );
-  if (rows[0]) return { event: fromRow(rows[0]), created: true };
-  const existing = await db.query<EventRow>(
-    'SELECT * FROM events WHERE application_id = $1 AND idempotency_key = $2',
-    [e.applicationId, e.idempotencyKey],
-  );
-  return { event: fromRow(existing.rows[0]!), created: false };
+  const inserted = new Map(rows.map((r) => [r.id, fromRow(r)]));
+  const missing = events.filter((e) => !inserted.has(e.id));
+  const holders = new Map<string, StoredEvent>();
+  if (missing.length) {
+    const found = await db.query<EventRow>(
+      `SELECT e.* FROM events e
+       JOIN unnest($1::text[], $2::text[]) AS k(application_id, idempotency_key)
+         ON e.application_id = k.application_id AND e.idempotency_key = k.idempotency_key`,
+      [missing.map((e) => e.applicationId), missing.map((e) => e.idempotencyKey)],
+    );
+    for (const r of found.rows) holders.set(`${r.application_id}\u0000${r.idempotency_key}`, fromRow(r));
+  }
+  return events.map((e) => {
+    const created = inserted.get(e.id);
+    if (created) return { event: created, created: true };
+    const holder = holders.get(`${e.applicationId}\u0000${e.idempotencyKey}`);
+    if (!holder) throw new Error(`event ${e.id} was neither stored nor found by its idempotency key`);
+    return { event: holder, created: false };
+  });
+}
+
+/** Stores one event (see insertEvents). */
+export async function insertEvent(
+  db: Db,
+  e: NewEvent,
+  leaseMs: number | null = null,
+): Promise<{ event: StoredEvent; created: boolean }> {
+  return (await insertEvents(db, [e], leaseMs))[0]!;
 }
 
 export async function getEvent(db: Db, id: string, applicationId?: string): Promise<StoredEvent | undefined> {
@@ -98,11 +166,76 @@ export async function getEvent(db: Db, id: string, applicationId?: string): Prom
   return rows[0] && fromRow(rows[0]);
 }
 
-export async function setEventStatus(db: Db, id: string, status: string, matched?: number): Promise<void> {
+/** Written by the event's workflow, so the event is dispatched (whoever started it). */
+export async function setEventStatus(
+  db: Db,
+  id: string,
+  status: EventStatus,
+  matched?: number,
+): Promise<void> {
   await db.query(
-    'UPDATE events SET status = $2, matched = COALESCE($3, matched), updated_at = now() WHERE id = $1',
+    `UPDATE events SET status = $2, matched = COALESCE($3, matched), updated_at = now(),
+       dispatched_at = COALESCE(dispatched_at, now()), dispatch_lease_until = NULL
+     WHERE id = $1`,
     [id, status, matched ?? null],
   );
+}
+
+/** The dispatcher's order: high, normal, low priority, then oldest first (see events_dispatch_idx). */
+const DISPATCH_ORDER = `(CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), created_at`;
+
+/**
+ * Claims up to `limit` events that have no workflow yet and that no live lease holds, in the
+ * dispatcher's order, for `leaseMs`. Concurrent dispatchers skip each other's rows.
+ */
+export async function claimForDispatch(db: Db, limit: number, leaseMs: number): Promise<StoredEvent[]> {
+  const { rows } = await db.query<EventRow>(
+    `UPDATE events e
+       SET dispatch_lease_until = now() + make_interval(secs => $2::double precision / 1000),
+           dispatch_attempts = e.dispatch_attempts + 1
+     FROM (SELECT id FROM events
+           WHERE dispatched_at IS NULL AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
+           ORDER BY ${DISPATCH_ORDER}
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED) c
+     WHERE e.id = c.id
+     RETURNING e.*`,
+    [limit, leaseMs],
+  );
+  const rank = { high: 0, normal: 1, low: 2 } as const;
+  return rows
+    .map(fromRow)
+    .sort((a, b) => rank[a.priority] - rank[b.priority] || a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** Their workflows exist: `accepted` becomes `dispatched` (a later status set by the workflow stays). */
+export async function markDispatched(db: Db, ids: readonly string[]): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE events SET dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
+       status = CASE WHEN status = 'accepted' THEN 'dispatched' ELSE status END
+     WHERE id = ANY($1::text[]) AND dispatched_at IS NULL`,
+    [ids],
+  );
+}
+
+/** A start failed: the events are left for any dispatcher to try again after `ms`. */
+export async function deferDispatch(db: Db, ids: readonly string[], ms: number): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE events SET dispatch_lease_until = now() + make_interval(secs => $2::double precision / 1000)
+     WHERE id = ANY($1::text[]) AND dispatched_at IS NULL`,
+    [ids, ms],
+  );
+}
+
+/** Committed events without a workflow yet, and the age of the oldest (seconds). */
+export async function dispatchBacklog(db: Db): Promise<{ pending: number; oldestSeconds: number }> {
+  const { rows } = await db.query<{ pending: string; oldest: number | null }>(
+    `SELECT count(*) AS pending, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+     FROM events WHERE dispatched_at IS NULL`,
+  );
+  return { pending: Number(rows[0]?.pending ?? 0), oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
 }
 
 export interface EventQuery {

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { EventRef } from '../../activities/index.js';
 import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
 import { deliveryProgressQuery, searchAttributes } from '../../workflows/definitions.js';
@@ -24,41 +25,75 @@ const indexOf = (event: StoredEvent) => [
 ];
 
 /**
- * Starts the event's workflow. Idempotent: a workflow already running under the id counts as
- * started. `delayMs` defers the start on Temporal's side (durable); `replay` re-delivers.
+ * Starts the event's workflow again (`replay` re-delivers it). Idempotent: a workflow already
+ * running under the id counts as started.
  */
 export async function startEventWorkflow(
   temporal: Client,
   taskQueue: string,
   event: StoredEvent,
-  opts: { delayMs?: number; replay?: boolean } = {},
+  opts: { replay?: boolean } = {},
 ): Promise<string> {
-  const workflowId = eventWorkflowId(event.id);
   try {
-    await temporal.workflow.start('eventWorkflow', {
-      workflowId,
-      taskQueue,
-      args: [
-        {
-          eventId: event.id,
-          applicationId: event.applicationId,
-          eventType: event.type,
-          ...(opts.replay ? { replay: true } : {}),
-        },
-      ],
-      typedSearchAttributes: indexOf(event),
-      memo: { eventId: event.id, eventType: event.type, source: event.source },
-      priority: { priorityKey: PRIORITY_KEYS[event.priority] },
-      ...(opts.delayMs
-        ? { startDelay: opts.delayMs }
-        : eager.has(temporal)
-          ? { requestEagerStart: true }
-          : {}),
-    });
+    await temporal.workflow.start(
+      'eventWorkflow',
+      eventStartOptions(temporal, taskQueue, event, 0, opts.replay),
+    );
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  return workflowId;
+  return eventWorkflowId(event.id);
+}
+
+function eventStartOptions(
+  temporal: Client,
+  taskQueue: string,
+  event: StoredEvent,
+  delayMs: number,
+  replay = false,
+) {
+  return {
+    workflowId: eventWorkflowId(event.id),
+    taskQueue,
+    args: [
+      {
+        eventId: event.id,
+        applicationId: event.applicationId,
+        eventType: event.type,
+        ...(replay ? { replay: true } : {}),
+      },
+    ] as [EventRef],
+    typedSearchAttributes: indexOf(event),
+    memo: { eventId: event.id, eventType: event.type, source: event.source },
+    priority: { priorityKey: PRIORITY_KEYS[event.priority] },
+    // A delayed start waits on Temporal's side (durable); an immediate one is eager where the
+    // worker shares the client's connection (the first workflow task comes back with the start).
+    ...(delayMs > 0 ? { startDelay: delayMs } : eager.has(temporal) ? { requestEagerStart: true } : {}),
+  };
+}
+
+/**
+ * Starts the workflow of a committed event for the first time (the dispatcher). Any earlier run
+ * under the id, running or closed, means it was started already (`REJECT_DUPLICATE`), so a start
+ * repeated after a crash can never deliver an event twice. `options.delay` counts from acceptance.
+ */
+export async function dispatchEventWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  event: StoredEvent,
+): Promise<'started' | 'already_started'> {
+  const delay = typeof event.options.delay === 'number' ? event.options.delay : 0;
+  const delayMs = Math.max(0, event.createdAt.getTime() + delay - Date.now());
+  try {
+    await temporal.workflow.start('eventWorkflow', {
+      ...eventStartOptions(temporal, taskQueue, event, delay > 0 ? Math.max(1, delayMs) : 0),
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+    return 'started';
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
+    throw err;
+  }
 }
 
 /** Starts run `run` of one delivery (a replay of its dead letter), outside any event workflow. */

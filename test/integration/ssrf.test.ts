@@ -16,6 +16,7 @@ const event: StoredEvent = {
   options: {},
   tags: [],
   status: 'accepted',
+  dispatchedAt: null,
   matched: null,
   priority: 'normal',
   idempotencyKey: null,
