@@ -7,12 +7,13 @@ import { Badge, ErrorBox, fmtMs, fmtTime, html, Notice, TemporalLink } from '../
 const STATUSES = [
   '',
   'accepted',
+  'dispatched',
   'routing',
+  'replaying',
   'delivered',
   'partially_failed',
   'failed',
   'no_match',
-  'not_started',
 ];
 
 export function Events() {

@@ -50,6 +50,10 @@ export function Monitor() {
         <p class="big">${last ? queued(last) : '—'}</p>
         <p class="hint">${last ? `pending ${last.queues.pending}, retrying ${last.queues.retrying}, waiting for a circuit ${last.queues.waitingCircuit}; Temporal backlog ${last.queues.workflowTasks} workflow / ${last.queues.activityTasks} activity tasks` : ''}</p>
         <${LineChart} label="Queued deliveries" points=${series(queued)} /></div>
+      <div class="card"><h2>Waiting for dispatch</h2>
+        <p class="big" data-testid="pending-dispatch">${last ? last.queues.pendingDispatch : '—'}</p>
+        <p class="hint">${last ? `accepted events whose workflow has not started; oldest ${last.queues.oldestPendingDispatchSeconds} s` : ''}</p>
+        <${LineChart} label="Events waiting for dispatch" points=${series((s) => s.queues.pendingDispatch)} /></div>
     </div>
     <h2>Circuit breakers</h2>
     ${

@@ -18,7 +18,7 @@ const LOCAL_CAPACITY = 256;
 /** A start that takes longer is abandoned (the event is left to a later sweep). */
 const START_DEADLINE_MS = 5_000;
 const SWEEP_IDLE_MS = 1_000;
-const SWEEP_BACKOFF_MAX_MS = 30_000;
+const SWEEP_BACKOFF_MAX_MS = 10_000;
 
 export interface DispatcherDeps {
   db: Db;
@@ -66,6 +66,7 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
       if (engineDown) {
         engineDown = false;
         log.info('Temporal answers again: dispatching the backlog');
+        wake?.(); // the sweep may be backing off
       }
       return true;
     } catch (err) {

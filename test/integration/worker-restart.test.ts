@@ -24,7 +24,12 @@ describe('worker processes against one Temporal and PostgreSQL', () => {
   it('reports an API without any polling worker as degraded (it still accepts events), naming the worker', async () => {
     const res = await fetch(`${stack.platform.apiUrl}/health`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { status: string; failing: string[]; database: string; temporal: string };
+    const body = (await res.json()) as {
+      status: string;
+      failing: string[];
+      database: string;
+      temporal: string;
+    };
     assert.equal(body.status, 'degraded');
     assert.deepEqual(body.failing, ['worker']);
     assert.equal(body.database, 'ok');

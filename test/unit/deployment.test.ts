@@ -31,6 +31,8 @@ async function exportedMetrics(): Promise<Set<string>> {
   metrics.eventReceived('a.b', 's');
   metrics.attemptSent('ep_1', 2, '200', 0.1);
   metrics.deadLettered('ep_1');
+  const none = { pending: 0, oldestSeconds: 0 };
+  metrics.observeDispatchBacklog({ current: () => none, added() {}, refresh: async () => none, stop() {} });
   const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
   for (const n of [...names]) for (const suffix of ['_bucket', '_count', '_sum']) names.add(n + suffix);
   // The two gauges read at scrape time need a database; their names are fixed here.
@@ -104,6 +106,7 @@ describe('docker-compose stack', () => {
     const rules = alerts.groups.flatMap((g) => g.rules);
     assert.deepEqual(rules.map((r) => r.alert).sort(), [
       'CircuitBreakerOpen',
+      'DispatchBacklogAge',
       'HighErrorRate',
       'HighResponseTime',
       'QueueBacklog',
