@@ -31,7 +31,10 @@ for (const p of only ?? []) {
 const runs = (phase: (typeof PHASES)[number]) => !only || only.has(phase);
 const E2E_EVENTS = Number(values.events ?? (quick ? 300 : 5000));
 const LIMIT_REQUESTS = quick ? 1000 : 5000;
-const INGEST_EVENTS = quick ? 200 : 2000;
+const INGEST_EVENTS = quick ? 500 : 5000;
+/** Ingest requests in flight (single events), and batch requests in flight. */
+const INGEST_CONCURRENCY = 64;
+const BATCH_CONCURRENCY = 8;
 const HOT_EVENTS = quick ? 200 : 1000;
 const LATENCY_SECONDS = quick ? 10 : 30;
 const CONCURRENCY = 32;
@@ -149,8 +152,21 @@ async function drain(stack: TestStack, label: string) {
   }
 }
 
+/** The bench's HTTP client: undici with keep-alive (fetch would cost the shared process more). */
+const client = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+
+async function post(stack: TestStack, route: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await request(`${stack.platform.apiUrl}${route}`, {
+    method: 'POST',
+    dispatcher: client,
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, body: await res.body.json() };
+}
+
 const send = (stack: TestStack, type: string, payload: unknown) =>
-  api(stack, 'POST', '/api/events', { type, payload }).then((r) => {
+  post(stack, '/api/events', { type, payload }).then((r) => {
     if (r.status !== 202) throw new Error(`event not accepted: ${r.status} ${JSON.stringify(r.body)}`);
   });
 
@@ -197,16 +213,16 @@ async function main() {
     // 2. Ingest: events accepted per second (a type no endpoint matches).
     if (runs('ingest')) {
       const single = await measured(() =>
-        pool(INGEST_EVENTS, CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest single'),
+        pool(INGEST_EVENTS, INGEST_CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest single'),
       );
       await drain(stack, 'ingest single');
       const batches = INGEST_EVENTS / 100;
       const batch = await measured(() =>
         pool(
           batches,
-          4,
+          BATCH_CONCURRENCY,
           async (b) => {
-            const r = await api(stack, 'POST', '/api/events/batch', {
+            const r = await post(stack, '/api/events/batch', {
               events: Array.from({ length: 100 }, (_, i) => ({ type: 'bench.nobody', payload: { b, i } })),
             });
             if (r.status !== 207 && r.status !== 202) throw new Error(`batch not accepted: ${r.status}`);
@@ -324,7 +340,7 @@ async function main() {
 
     // 7. Temporal history events per delivered event (one event, one endpoint).
     if (runs('history')) {
-      const probe = await api(stack, 'POST', '/api/events', { type: 'hot.hist', payload: {} });
+      const probe = await post(stack, '/api/events', { type: 'hot.hist', payload: {} });
       const temporal = stack.platform.temporal;
       const fan = await temporal.workflow.getHandle(probe.body.workflowId).result();
       let events =
@@ -339,6 +355,7 @@ async function main() {
     results.cpu = cpu;
   } finally {
     clearInterval(sampler);
+    await client.close();
     await stack.stop();
     await receiver.close();
   }
