@@ -8,7 +8,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AttemptResult, DeliveryRef } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import { endpointWorkflowId } from '../src/domain/ids.js';
 import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
 import {
@@ -17,11 +17,13 @@ import {
   circuitWaitSignal,
   deliveryProgressQuery,
   searchAttributes,
-  upsertIfIndexed,
+  type AttemptResult,
   type CircuitPermit,
   type DeliveryProgress,
+  type DeliveryRef,
   type DeliveryStatus,
-} from './definitions.js';
+} from './contract.js';
+import { upsertIfIndexed } from './indexing.js';
 
 const options = {
   // The endpoint timeout is at most 60 s; 15 s more covers reading the event and writing the

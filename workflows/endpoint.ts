@@ -15,11 +15,11 @@ import {
   circuitPermitSignal,
   circuitWaitSignal,
   searchAttributes,
-  upsertIfIndexed,
   type BreakerState,
   type CircuitPermit,
   type EndpointWorkflowInput,
-} from './definitions.js';
+} from './contract.js';
+import { upsertIfIndexed } from './indexing.js';
 
 const { publishCircuitState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

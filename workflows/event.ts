@@ -6,15 +6,16 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, EventRef } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import { deliveryWorkflowId } from '../src/domain/ids.js';
 import {
   LOCAL_ACTIVITIES_PATCH,
   fanoutQuery,
-  isIndexed,
   searchAttributes,
+  type EventRef,
   type FanoutResult,
-} from './definitions.js';
+} from './contract.js';
+import { isIndexed } from './indexing.js';
 import { deliveryWorkflow } from './delivery.js';
 
 const options = {

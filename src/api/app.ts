@@ -82,7 +82,9 @@ export function createApp(deps: AppDeps): Express {
   app.get('/health', async (_req, res) => {
     const check = async (fn: () => Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'down'>((resolve) => (timer = setTimeout(() => resolve('down'), HEALTH_CHECK_MS)));
+      const late = new Promise<'down'>(
+        (resolve) => (timer = setTimeout(() => resolve('down'), HEALTH_CHECK_MS)),
+      );
       const answer = fn().then(
         (v) => (v === false ? 'down' : 'ok'),
         () => 'down' as const,

@@ -19,7 +19,7 @@ import { endpointWorkflowId } from '../domain/ids.js';
 import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
 import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
-import { breakerRetireSignal, breakerStateQuery } from '../../workflows/definitions.js';
+import { breakerRetireSignal, breakerStateQuery } from '../../workflows/contract.js';
 import { notFound, validationProblem } from './problem.js';
 import {
   createEndpointSchema,

@@ -1,29 +1,7 @@
+import type { EventStatus } from '../../workflows/contract.js';
 import type { Db } from './pool.js';
 
 export type Priority = 'high' | 'normal' | 'low';
-
-/**
- * An event's life: `accepted` (committed, no workflow yet), `dispatched` (its workflow exists),
- * `routing` (endpoints matched, deliveries running), then its outcome. `replaying` while an
- * event replay runs.
- */
-export type EventStatus =
-  | 'accepted'
-  | 'dispatched'
-  | 'routing'
-  | 'replaying'
-  | 'delivered'
-  | 'partially_failed'
-  | 'failed'
-  | 'no_match';
-
-/** Statuses with an outcome recorded: the event's workflow is closing or closed. */
-export const FINAL_EVENT_STATUSES: ReadonlySet<string> = new Set<EventStatus>([
-  'delivered',
-  'partially_failed',
-  'failed',
-  'no_match',
-]);
 
 export interface StoredEvent {
   id: string;

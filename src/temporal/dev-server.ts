@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { searchAttributes } from '../../workflows/definitions.js';
+import { searchAttributes } from '../../workflows/contract.js';
 import { requireBinary } from './binaries.js';
 
 export interface DevServerOptions {

@@ -1,8 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { EventRef } from '../../activities/index.js';
 import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
-import { deliveryProgressQuery, searchAttributes } from '../../workflows/definitions.js';
+import { deliveryProgressQuery, searchAttributes, type EventRef } from '../../workflows/contract.js';
 
 const eager = new WeakSet<Client>();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { migrate } from '../../src/db/migrate.js';
-import { searchAttributes } from '../../workflows/definitions.js';
+import { searchAttributes } from '../../workflows/contract.js';
 import { verifyBodySignature, verifyStandardWebhook } from '../helpers/verify-webhook.js';
 import type { Receiver } from '../helpers/receiver.js';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MockAgent } from 'undici';
-import { postWebhook } from '../../activities/deliver.js';
+import { postWebhook } from '../../activities/http-post.js';
 import { createDeliveryAgent } from '../../activities/network.js';
 import type { Endpoint } from '../../src/db/endpoints.js';
 import type { StoredEvent } from '../../src/db/events.js';

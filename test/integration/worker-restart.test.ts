@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deliveryProgressQuery } from '../../workflows/definitions.js';
+import { deliveryProgressQuery } from '../../workflows/contract.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { api, startStack, type TestStack } from '../helpers/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities, AttemptResult, DeliveryRef, EventRef } from '../../activities/index.js';
+import type { Activities } from '../../activities/index.js';
 import { DEFAULT_RETRY_CONFIG, delaySchedule, type RetryConfig } from '../../src/domain/retry.js';
 import { requireBinary } from '../../src/temporal/binaries.js';
 import { installRuntime } from '../../src/temporal/worker.js';
@@ -10,7 +10,10 @@ import {
   breakerOutcomeSignal,
   breakerStateQuery,
   deliveryProgressQuery,
-} from '../../workflows/definitions.js';
+  type AttemptResult,
+  type DeliveryRef,
+  type EventRef,
+} from '../../workflows/contract.js';
 import { workflowBundle } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/metrics.js';
-import { searchAttributes } from '../../workflows/definitions.js';
+import { searchAttributes } from '../../workflows/contract.js';
 
 // There is no Docker engine here: these tests check the stack's structure against the code.
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {

@@ -1,0 +1,158 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { resolveCircuitConfig } from '../src/domain/circuit.js';
+import { deliveryWorkflowId } from '../src/domain/ids.js';
+import { resolveRetryConfig } from '../src/domain/retry.js';
+import { getCircuit } from '../src/db/circuits.js';
+import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
+import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
+import { getEvent } from '../src/db/events.js';
+import type { Db } from '../src/db/pool.js';
+import type { Metrics } from '../src/metrics.js';
+import type { PluginHost } from '../src/plugins/host.js';
+import type { AttemptResult, DeliveryRef } from '../workflows/contract.js';
+import { breakerNeedsToHear, tellBreaker } from './breaker.js';
+import { postWebhook, type HttpAttempt } from './http-post.js';
+import { notifyAttempt } from './notifications.js';
+
+export interface AttemptDeps {
+  db: Db;
+  /** The HTTP agent deliveries go through (its connect checks SSRF). */
+  dispatcher: Dispatcher;
+  allowPrivateNetworks: boolean;
+  /** Reaches the endpoint's breaker workflow (signal-with-start is a client call). */
+  temporal: Client;
+  taskQueue: string;
+  metrics?: Metrics | undefined;
+  log?: Logger | undefined;
+  plugins?: PluginHost | undefined;
+}
+
+const notSent = (errorMessage: string): HttpAttempt => ({
+  outcome: 'failed',
+  statusCode: null,
+  errorClass: 'config',
+  errorMessage,
+  responseBody: null,
+  responseHeaders: null,
+  durationMs: 0,
+  retryAfterMs: null,
+});
+
+const withoutRecord = ({ responseBody: _b, responseHeaders: _h, ...rest }: HttpAttempt) => rest;
+
+/** The delivery workflow's attempt: one signed POST, recorded, counted, reported. */
+export function createAttemptActivities({
+  db,
+  dispatcher,
+  allowPrivateNetworks,
+  temporal,
+  taskQueue,
+  metrics,
+  log,
+  plugins,
+}: AttemptDeps) {
+  return {
+    /**
+     * One signed POST of the event to the endpoint, recorded as attempt `attempt` — unless the
+     * endpoint's circuit is open and this is not its probe: then nothing is sent.
+     */
+    async deliverAttempt(
+      ref: DeliveryRef,
+      attempt: number,
+      opts: { probe?: boolean } = {},
+    ): Promise<AttemptResult> {
+      const run = ref.run ?? 0;
+      const probe = opts.probe ?? false;
+      const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
+      const [event, endpoint, mirror] = await Promise.all([
+        getEvent(db, ref.eventId, ref.applicationId),
+        getEndpoint(db, ref.applicationId, ref.endpointId),
+        getCircuit(db, ref.endpointId),
+      ]);
+      const retry = resolveRetryConfig(endpoint?.retryConfig);
+      // Its application was deleted meanwhile (the cascade removed the event): nothing to send.
+      if (!event) return { ...withoutRecord(notSent('the event no longer exists')), attempt, retry };
+      await ensureDelivery(db, {
+        id: deliveryId,
+        eventId: ref.eventId,
+        applicationId: ref.applicationId,
+        endpointId: ref.endpointId,
+        run,
+      });
+
+      if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
+        await setDeliveryStatus(db, deliveryId, run, 'waiting_circuit');
+        return {
+          outcome: 'circuit_open',
+          statusCode: null,
+          errorClass: null,
+          errorMessage: `circuit ${mirror.state}`,
+          durationMs: 0,
+          retryAfterMs: null,
+          attempt,
+          retry,
+        };
+      }
+
+      const startedAt = new Date();
+      const http: HttpAttempt = !endpoint
+        ? notSent('the endpoint was deleted')
+        : !endpoint.enabled
+          ? notSent(
+              `the endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`,
+            )
+          : await postWebhook(dispatcher, event, endpoint, allowPrivateNetworks);
+      await recordAttempt(
+        db,
+        {
+          deliveryId,
+          run,
+          attempt,
+          startedAt,
+          durationMs: http.durationMs,
+          outcome: http.outcome,
+          statusCode: http.statusCode,
+          errorClass: http.errorClass,
+          errorMessage: http.errorMessage,
+          responseBody: http.responseBody,
+          responseHeaders: http.responseHeaders,
+        },
+        http.outcome === 'retryable' ? 'retrying' : http.outcome,
+      );
+      const sent = endpoint?.enabled === true && http.errorClass !== 'config';
+      if (sent) {
+        const status = http.statusCode !== null ? String(http.statusCode) : (http.errorClass ?? 'error');
+        metrics?.attemptSent(endpoint.id, attempt, status, http.durationMs / 1000);
+      }
+      log?.info(
+        {
+          workflowId: Context.current().info.workflowExecution?.workflowId,
+          deliveryId,
+          run,
+          attempt,
+          probe,
+          outcome: http.outcome,
+          statusCode: http.statusCode,
+          errorClass: http.errorClass,
+          durationMs: http.durationMs,
+        },
+        'delivery attempt',
+      );
+      if (plugins && sent) notifyAttempt(plugins, { event, endpoint, deliveryId, attempt, http, retry });
+      if (endpoint && http.outcome === 'gone') {
+        await disableEndpoint(db, endpoint.id, `the receiver answered 410 Gone to ${deliveryId}`);
+      }
+      if (sent && http.errorClass !== 'ssrf' && breakerNeedsToHear(http.outcome, mirror, probe)) {
+        await tellBreaker(temporal, taskQueue, endpoint.id, resolveCircuitConfig(endpoint.circuitBreaker), {
+          key: `${deliveryId}:${run}:${attempt}`,
+          ok: http.outcome !== 'retryable',
+          probe,
+        });
+      }
+      return { ...withoutRecord(http), attempt, retry };
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// The Temporal contract: workflow types, inputs and results, statuses, search attributes,
+// signals, queries and patch ids, shared by workflows, activities, the client, the db layer and
+// the API. Pure: it runs in the workflow sandbox and in Node alike (nothing in it may only run
+// inside a workflow; those helpers are in ./indexing.ts).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { CircuitConfig, CircuitState } from '../src/domain/circuit.js';
+import type { AttemptOutcome, ErrorClass } from '../src/domain/outcome.js';
+import type { RetryConfig } from '../src/domain/retry.js';
+
+/** Search attributes (DESIGN.md): registered by the embedded dev server and the compose setup. */
+export const searchAttributes = {
+  applicationId: defineSearchAttributeKey('HooklineApplicationId', SearchAttributeType.KEYWORD),
+  eventType: defineSearchAttributeKey('HooklineEventType', SearchAttributeType.KEYWORD),
+  eventId: defineSearchAttributeKey('HooklineEventId', SearchAttributeType.KEYWORD),
+  endpointId: defineSearchAttributeKey('HooklineEndpointId', SearchAttributeType.KEYWORD),
+  deliveryStatus: defineSearchAttributeKey('HooklineDeliveryStatus', SearchAttributeType.KEYWORD),
+  circuitState: defineSearchAttributeKey('HooklineCircuitState', SearchAttributeType.KEYWORD),
+  attempts: defineSearchAttributeKey('HooklineAttempts', SearchAttributeType.INT),
+} as const;
+
+/**
+ * An event's life: `accepted` (committed, no workflow yet), `dispatched` (its workflow exists),
+ * `routing` (endpoints matched, deliveries running), then its outcome. `replaying` while an
+ * event replay runs.
+ */
+export type EventStatus =
+  | 'accepted'
+  | 'dispatched'
+  | 'routing'
+  | 'replaying'
+  | 'delivered'
+  | 'partially_failed'
+  | 'failed'
+  | 'no_match';
+
+export const EVENT_STATUSES: readonly EventStatus[] = [
+  'accepted',
+  'dispatched',
+  'routing',
+  'replaying',
+  'delivered',
+  'partially_failed',
+  'failed',
+  'no_match',
+];
+
+/** Statuses with an outcome recorded: the event's workflow is closing or closed. */
+export const FINAL_EVENT_STATUSES: ReadonlySet<EventStatus> = new Set<EventStatus>([
+  'delivered',
+  'partially_failed',
+  'failed',
+  'no_match',
+]);
+
+export type DeliveryStatus =
+  'pending' | 'retrying' | 'waiting_circuit' | 'delivered' | 'failed' | 'dead_lettered';
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'pending',
+  'retrying',
+  'waiting_circuit',
+  'delivered',
+  'failed',
+  'dead_lettered',
+];
+
+/** eventWorkflow's input: ids only (payloads and secrets never enter history). */
+export interface EventRef {
+  eventId: string;
+  applicationId: string;
+  eventType: string;
+  /** A replay of the event: every matched delivery starts a new run with fresh attempts. */
+  replay?: boolean;
+}
+
+/** deliveryWorkflow's input. */
+export interface DeliveryRef {
+  eventId: string;
+  applicationId: string;
+  endpointId: string;
+  /** 0 for the original delivery, 1.. for replays of its dead letter. */
+  run?: number;
+}
+
+/** What the deliverAttempt activity tells the delivery workflow (the response itself stays in PostgreSQL). */
+export interface AttemptResult {
+  /** `circuit_open`: not sent, no attempt spent; the endpoint's breaker is open. */
+  outcome: AttemptOutcome | 'circuit_open';
+  statusCode: number | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  durationMs: number;
+  /** The response's Retry-After in ms from now, when it had a valid one. */
+  retryAfterMs: number | null;
+  attempt: number;
+  /** The endpoint's retry policy as it is now (the workflow applies it). */
+  retry: RetryConfig;
+}
+
+export interface DeliveryProgress {
+  status: DeliveryStatus;
+  /** Attempts sent in this run (waiting for the circuit spends none). */
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  /** When the next attempt is due (epoch ms), while retrying. */
+  nextAttemptAt: number | null;
+  /** 0 for the original delivery, 1.. for replays. */
+  run: number;
+}
+
+export interface FanoutResult {
+  matched: number;
+  delivered: number;
+  failed: number;
+  endpoints: Record<string, DeliveryStatus>;
+}
+
+/** The breaker's answer to a waiting delivery: `probe` (you are the one trial) or `go` (closed). */
+export type CircuitPermit = 'probe' | 'go';
+
+/** An attempt's outcome as the breaker counts it: `ok` means the endpoint answered sanely. */
+export interface BreakerOutcome {
+  /** `<deliveryId>:<run>:<attempt>`, so a re-run activity is counted once. */
+  key: string;
+  ok: boolean;
+  probe: boolean;
+}
+
+export interface EndpointWorkflowInput {
+  endpointId: string;
+  config: CircuitConfig;
+  /** Carried over continue-as-new. */
+  carried?: BreakerState;
+}
+
+export interface BreakerState {
+  state: CircuitState;
+  consecutiveFailures: number;
+  openUntil: number | null;
+  /** The delivery workflow holding the half-open probe, and until when. */
+  probe: { workflowId: string; until: number } | null;
+  /** Delivery workflows waiting for the circuit, oldest first. */
+  waiters: string[];
+  /** Recent outcome keys (bounded), to count each attempt once. */
+  recentKeys: string[];
+  /** Bumped on every change; orders the PostgreSQL mirror's writes. */
+  seq: number;
+  outcomes: number;
+  opened: number;
+}
+
+/** The workflow types, by name and signature, for code that may not import workflow modules. */
+export const workflowTypes = {
+  event: 'eventWorkflow',
+  delivery: 'deliveryWorkflow',
+  endpoint: 'endpointWorkflow',
+} as const;
+export type EventWorkflow = (ref: EventRef) => Promise<FanoutResult>;
+export type DeliveryWorkflow = (ref: DeliveryRef) => Promise<DeliveryProgress>;
+export type EndpointWorkflow = (input: EndpointWorkflowInput) => Promise<void>;
+
+export const deliveryProgressQuery = defineQuery<DeliveryProgress>('deliveryWorkflow.progress');
+export const fanoutQuery = defineQuery<FanoutResult>('eventWorkflow.fanout');
+export const circuitPermitSignal = defineSignal<[CircuitPermit]>('deliveryWorkflow.circuitPermit');
+export const breakerOutcomeSignal = defineSignal<[BreakerOutcome]>('endpointWorkflow.outcome');
+/** The endpoint was deleted or disabled: release every waiter and end. */
+export const breakerRetireSignal = defineSignal('endpointWorkflow.retire');
+export const circuitWaitSignal = defineSignal<[{ workflowId: string }]>('endpointWorkflow.wait');
+export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string; config: CircuitConfig }>(
+  'endpointWorkflow.state',
+);
+
+/**
+ * Patch id: the event's and the delivery's activities run as local activities (one marker event
+ * each, no activity task round trip through the server). Histories recorded before it replay on
+ * the regular-activity path.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities-1';
