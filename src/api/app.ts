@@ -15,6 +15,7 @@ import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
+import { createReplay } from '../replay/replay.js';
 import { errorHandler, HttpProblem } from './problem.js';
 
 export interface AppDeps {
@@ -142,9 +143,10 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(express.json({ limit: '10mb' }));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
-  api.use('/dead-letters', deadLetterRoutes({ ...deps, docs }));
+  const replay = createReplay(deps);
+  api.use('/dead-letters', deadLetterRoutes({ db: deps.db, replay, docs }));
   api.use('/deliveries', deliveryRoutes(deps.db, docs));
-  api.use('/events', eventRoutes({ ...deps, docs }));
+  api.use('/events', eventRoutes({ ...deps, replay, docs }));
   api.use(observabilityRoutes({ ...deps, docs }));
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 

@@ -1,19 +1,9 @@
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import {
-  claimReplay,
-  findDeadLetters,
-  getDeadLetter,
-  releaseReplay,
-  setReplayRun,
-  type DeadLetter,
-} from '../db/dead-letters.js';
-import { claimNextRun } from '../db/deliveries.js';
-import { getEvent } from '../db/events.js';
+import { findDeadLetters, getDeadLetter, type DeadLetter } from '../db/dead-letters.js';
 import type { Db } from '../db/pool.js';
+import type { Replay } from '../replay/replay.js';
 import type { ApiDocs } from './docs.js';
-import { runningDeliveryRun, startDeliveryWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
 const view = (d: DeadLetter) => ({
@@ -49,50 +39,9 @@ export const bulkReplaySchema = z
   .object({ ...filterFields, limit: z.number().int().min(1).max(1000).default(1000) })
   .strict();
 
-export function deadLetterRoutes({
-  db,
-  temporal,
-  taskQueue,
-  docs,
-}: {
-  db: Db;
-  temporal: Client;
-  taskQueue: string;
-  docs: ApiDocs;
-}): Router {
+export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay; docs: ApiDocs }): Router {
   const router = Router();
   const r = docs.on(router, '/api/dead-letters');
-
-  type Replayed = { deliveryId: string; run: number } | { busy: string } | undefined;
-
-  /**
-   * Claims the dead letter once, starts a new run of its delivery with fresh attempts. A delivery
-   * whose workflow still runs is not claimed (`busy` says why): the dead letter stays replayable.
-   * A start that fails gives the claim back, so no replay is lost between the two stores.
-   */
-  async function replay(dead: DeadLetter): Promise<Replayed> {
-    const event = await getEvent(db, dead.eventId, dead.applicationId);
-    if (!event || dead.replayedAt) return undefined;
-    const running = await runningDeliveryRun(temporal, dead.deliveryId, dead.run);
-    if (running !== null) return { busy: `delivery ${dead.deliveryId} is still running (run ${running})` };
-    if (!(await claimReplay(db, dead.id))) return undefined;
-    const run = await claimNextRun(db, {
-      id: dead.deliveryId,
-      applicationId: dead.applicationId,
-      eventId: dead.eventId,
-      endpointId: dead.endpointId,
-    });
-    await setReplayRun(db, dead.id, run);
-    try {
-      await startDeliveryWorkflow(temporal, taskQueue, event, dead.endpointId, run, { replayOf: dead.id });
-    } catch (err) {
-      await releaseReplay(db, dead);
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        return { busy: `delivery ${dead.deliveryId} was started by another replay` };
-      throw err;
-    }
-    return { deliveryId: dead.deliveryId, run };
-  }
 
   r.get(
     '/',
@@ -119,14 +68,7 @@ export function deadLetterRoutes({
     async (req, res) => {
       const parsed = bulkReplaySchema.safeParse(req.body ?? {});
       if (!parsed.success) throw validationProblem(parsed.error);
-      const matches = await findDeadLetters(db, req.applicationId, { ...parsed.data, replayed: false });
-      const started = [];
-      const skipped = [];
-      for (const dead of matches) {
-        const r = await replay(dead);
-        if (r && 'busy' in r) skipped.push({ deadLetterId: dead.id, reason: r.busy });
-        else if (r) started.push({ deadLetterId: dead.id, ...r });
-      }
+      const { started, skipped } = await replay.replayDeadLetters(req.applicationId, parsed.data);
       res.status(202).json({ replayed: started.length, deliveries: started, skipped });
     },
   );
@@ -137,9 +79,9 @@ export function deadLetterRoutes({
     async (req, res) => {
       const dead = await getDeadLetter(db, req.applicationId, req.params.id);
       if (!dead) throw notFound('dead letter');
-      const r = await replay(dead);
-      if (!r) throw new HttpProblem(409, 'Already replayed', `dead letter ${dead.id} was replayed`);
-      if ('busy' in r) throw new HttpProblem(409, 'Still delivering', r.busy);
+      const r = await replay.replayDeadLetter(dead);
+      if ('refused' in r)
+        throw new HttpProblem(409, r.refused === 'busy' ? 'Still delivering' : 'Already replayed', r.reason);
       res
         .status(202)
         .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });

@@ -1,15 +1,12 @@
 import { Router } from 'express';
-import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { listDeliveriesOfEvent } from '../db/deliveries.js';
-import { getEvent, listEvents, markReplayed, type StoredEvent } from '../db/events.js';
-import { FINAL_EVENT_STATUSES } from '../../workflows/contract.js';
+import { getEvent, listEvents, type StoredEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
-import { mapBounded } from '../concurrency.js';
 import { BacklogFull, type Accepted, type Ingest } from '../ingest/accept.js';
-import { closesWithin, isRunning, startEventWorkflow } from '../temporal/starts.js';
+import type { Replay } from '../replay/replay.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
 
@@ -30,8 +27,7 @@ export const listEventsQuerySchema = z.object({
 
 export interface EventRouteDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  replay: Replay;
   temporalUiUrl?: string | undefined;
   namespace: string;
   docs: ApiDocs;
@@ -44,15 +40,7 @@ const backlogFull = (err: BacklogFull) =>
     'Retry-After': String(err.retryAfterSeconds),
   });
 
-export function eventRoutes({
-  db,
-  temporal,
-  taskQueue,
-  temporalUiUrl,
-  namespace,
-  docs,
-  ingest,
-}: EventRouteDeps): Router {
+export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
   const uiLink = (workflowId: string) =>
@@ -218,31 +206,23 @@ export function eventRoutes({
     '/:id/replay',
     {
       summary: 'Deliver the event again to the endpoints that match it now',
-      responses: { 202: 'Replay started' },
+      responses: { 202: 'Replay started', 409: 'The event or one of its deliveries is still running' },
     },
     async (req, res) => {
       const event = await load(req.applicationId, req.params.id);
-      if (!event.dispatchedAt)
+      const r = await replay.replayEvent(event);
+      if ('refused' in r)
         throw new HttpProblem(
           409,
-          'Not dispatched yet',
-          `event ${event.id} is waiting for its first delivery`,
+          r.refused === 'busy' ? 'Still delivering' : 'Not dispatched yet',
+          r.reason,
         );
-      // An event with an outcome closes its workflow right after recording it: wait for that.
-      const settled = FINAL_EVENT_STATUSES.has(event.status) ? 5_000 : 0;
-      if (!(await closesWithin(temporal, eventWorkflowId(event.id), settled)))
-        throw new HttpProblem(409, 'Still delivering', `event ${event.id} is still being delivered`);
-      // A dead letter's replay runs one delivery outside the event's workflow.
-      const deliveries = await listDeliveriesOfEvent(db, event.id);
-      const running = await mapBounded(deliveries, 16, (d) => isRunning(temporal, d.id));
-      const busy = deliveries.find((_, i) => running[i]);
-      if (busy)
-        throw new HttpProblem(409, 'Still delivering', `delivery ${busy.id} of event ${event.id} is running`);
-      const replays = await markReplayed(db, event.id);
-      const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
-      res
-        .status(202)
-        .json({ eventId: event.id, replay: replays, workflowId, temporalUiUrl: uiLink(workflowId) });
+      res.status(202).json({
+        eventId: event.id,
+        replay: r.replays,
+        workflowId: r.workflowId,
+        temporalUiUrl: uiLink(r.workflowId),
+      });
     },
   );
 
