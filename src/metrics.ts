@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool.js';
+import { circuitStates, waitingDeliveries } from './db/stats.js';
 import type { BacklogWatch } from './ingest/backlog.js';
 
 /**
@@ -108,12 +109,9 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
           const backlog = await taskQueueBacklog(source);
           this.set({ queue_name: 'workflow_tasks' }, backlog.workflowTasks);
           this.set({ queue_name: 'activity_tasks' }, backlog.activityTasks);
-          const { rows } = await source.db.query<{ status: string; n: string }>(
-            `SELECT status, count(*) AS n FROM deliveries WHERE status IN ('retrying', 'waiting_circuit') GROUP BY status`,
-          );
-          const waiting = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-          this.set({ queue_name: 'deliveries_retrying' }, waiting.retrying ?? 0);
-          this.set({ queue_name: 'deliveries_waiting_circuit' }, waiting.waiting_circuit ?? 0);
+          const waiting = await waitingDeliveries(source.db);
+          this.set({ queue_name: 'deliveries_retrying' }, waiting.retrying);
+          this.set({ queue_name: 'deliveries_waiting_circuit' }, waiting.waitingCircuit);
         },
       });
       new Gauge({
@@ -123,12 +121,10 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
         registers: [registry],
         async collect() {
           this.reset();
-          const { rows } = await source.db.query<{ endpoint_id: string; state: string }>(
-            'SELECT endpoint_id, state FROM endpoint_circuits',
-          );
+          const rows = await circuitStates(source.db);
           const value = { closed: 0, open: 1, half_open: 2 } as Record<string, number>;
           if (opts.perEndpoint) {
-            for (const r of rows) this.set({ endpoint: r.endpoint_id }, value[r.state] ?? 0);
+            for (const r of rows) this.set({ endpoint: r.endpointId }, value[r.state] ?? 0);
           } else {
             // One series: the worst state of any endpoint.
             this.set({ endpoint: 'all' }, Math.max(0, ...rows.map((r) => value[r.state] ?? 0)));

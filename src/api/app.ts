@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
+import { ping } from '../db/stats.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
@@ -93,7 +94,7 @@ export function createApp(deps: AppDeps): Express {
       return Promise.race([answer, late]).finally(() => clearTimeout(timer));
     };
     const [database, temporal, worker] = await Promise.all([
-      check(() => deps.db.query('SELECT 1')),
+      check(() => ping(deps.db)),
       check(() => deps.temporal.workflowService.getSystemInfo({})),
       check(async () => {
         const b = await taskQueueBacklog({

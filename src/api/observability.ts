@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
+import { endpointStats, recentTraffic, undispatchedEvents, waitingDeliveries } from '../db/stats.js';
 import { taskQueueBacklog, type Metrics } from '../metrics.js';
 import type { ApiDocs } from './docs.js';
 
@@ -13,55 +14,23 @@ export interface ObservabilityDeps {
   docs: ApiDocs;
 }
 
-/** Queue sizes from Temporal (task backlogs) and the query model (deliveries waiting). */
+/** Queue sizes from Temporal (task backlogs) and the query model (deliveries and events waiting). */
 async function queues({ db, temporal, namespace, taskQueue }: ObservabilityDeps, applicationId: string) {
   const [backlog, waiting, undispatched] = await Promise.all([
     taskQueueBacklog({ temporal, namespace, taskQueue }).catch(() => ({
       workflowTasks: null,
       activityTasks: null,
     })),
-    db.query<{ status: string; n: string }>(
-      `SELECT status, count(*) AS n FROM deliveries
-       WHERE application_id = $1 AND status IN ('pending', 'retrying', 'waiting_circuit') GROUP BY status`,
-      [applicationId],
-    ),
-    db.query<{ n: string; oldest: number | null }>(
-      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
-       FROM events WHERE dispatched_at IS NULL AND application_id = $1`,
-      [applicationId],
-    ),
+    waitingDeliveries(db, applicationId),
+    undispatchedEvents(db, applicationId),
   ]);
-  const by = Object.fromEntries(waiting.rows.map((r) => [r.status, Number(r.n)]));
   return {
     workflowTasks: backlog.workflowTasks,
     activityTasks: backlog.activityTasks,
-    pending: by.pending ?? 0,
-    retrying: by.retrying ?? 0,
-    waitingCircuit: by.waiting_circuit ?? 0,
+    ...waiting,
     /** Accepted events whose workflow has not started yet (Temporal down, or a burst). */
-    pendingDispatch: Number(undispatched.rows[0]?.n ?? 0),
-    oldestPendingDispatchSeconds: Math.max(0, Math.round(undispatched.rows[0]?.oldest ?? 0)),
-  };
-}
-
-/** The last `seconds` of the application's traffic: events/s, success rate, mean response time. */
-async function recent(db: Db, applicationId: string, seconds: number) {
-  const { rows } = await db.query<{ events: string; attempts: string; ok: string; avg: string | null }>(
-    `SELECT
-       (SELECT count(*) FROM events WHERE application_id = $1 AND created_at > now() - make_interval(secs => $2)) AS events,
-       count(a.*) AS attempts,
-       count(a.*) FILTER (WHERE a.outcome = 'delivered') AS ok,
-       avg(a.duration_ms) AS avg
-     FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-     WHERE d.application_id = $1 AND a.started_at > now() - make_interval(secs => $2)`,
-    [applicationId, seconds],
-  );
-  const r = rows[0]!;
-  const attempts = Number(r.attempts);
-  return {
-    eventsPerSecond: Number(r.events) / seconds,
-    successRate: attempts === 0 ? null : Number(r.ok) / attempts,
-    averageResponseMs: r.avg === null ? null : Math.round(Number(r.avg)),
+    pendingDispatch: undispatched.pending,
+    oldestPendingDispatchSeconds: undispatched.oldestSeconds,
   };
 }
 
@@ -75,35 +44,9 @@ export function observabilityRoutes(deps: ObservabilityDeps): Router {
     async (req, res) => {
       const [q, endpoints] = await Promise.all([
         queues(deps, req.applicationId),
-        deps.db.query<{
-          id: string;
-          name: string;
-          total: string;
-          ok: string;
-          avg: string | null;
-          last: Date | null;
-        }>(
-          `SELECT e.id, e.name, count(a.*) AS total, count(a.*) FILTER (WHERE a.outcome = 'delivered') AS ok,
-                avg(a.duration_ms) AS avg, max(a.started_at) AS last
-         FROM endpoints e
-         LEFT JOIN deliveries d ON d.endpoint_id = e.id
-         LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
-         WHERE e.application_id = $1 GROUP BY e.id, e.name ORDER BY e.id`,
-          [req.applicationId],
-        ),
+        endpointStats(deps.db, req.applicationId),
       ]);
-      res.json({
-        queues: q,
-        endpoints: endpoints.rows.map((e) => ({
-          endpointId: e.id,
-          name: e.name,
-          total: Number(e.total),
-          successes: Number(e.ok),
-          failures: Number(e.total) - Number(e.ok),
-          averageResponseMs: e.avg === null ? null : Math.round(Number(e.avg)),
-          lastActivityAt: e.last?.toISOString() ?? null,
-        })),
-      });
+      res.json({ queues: q, endpoints });
     },
   );
 
@@ -126,7 +69,7 @@ export function observabilityRoutes(deps: ObservabilityDeps): Router {
         busy = true;
         try {
           const [traffic, q] = await Promise.all([
-            recent(deps.db, req.applicationId, 60),
+            recentTraffic(deps.db, req.applicationId, 60),
             queues(deps, req.applicationId),
           ]);
           res.write(

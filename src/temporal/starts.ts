@@ -2,6 +2,9 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
 import { deliveryProgressQuery, searchAttributes, type EventRef } from '../../workflows/contract.js';
+// Started by reference (only the function's name goes to Temporal; its type checks the args).
+import { deliveryWorkflow } from '../../workflows/delivery.js';
+import { eventWorkflow } from '../../workflows/event.js';
 
 const eager = new WeakSet<Client>();
 
@@ -84,7 +87,7 @@ export async function dispatchEventWorkflow(
   const delay = typeof event.options.delay === 'number' ? event.options.delay : 0;
   const delayMs = Math.max(0, event.createdAt.getTime() + delay - Date.now());
   try {
-    await temporal.workflow.start('eventWorkflow', {
+    await temporal.workflow.start(eventWorkflow, {
       ...eventStartOptions(temporal, taskQueue, event, delay > 0 ? Math.max(1, delayMs) : 0),
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
@@ -105,7 +108,7 @@ export async function startDeliveryWorkflow(
   memo: Record<string, unknown> = {},
 ): Promise<string> {
   const workflowId = deliveryWorkflowId(event.id, endpointId);
-  await temporal.workflow.start('deliveryWorkflow', {
+  await temporal.workflow.start(deliveryWorkflow, {
     workflowId,
     taskQueue,
     args: [{ eventId: event.id, applicationId: event.applicationId, endpointId, run }],

@@ -104,7 +104,9 @@ describe('observability on the real stack', () => {
     assert.equal(stats.status, 200);
     assert.deepEqual(Object.keys(stats.body.queues).sort(), [
       'activityTasks',
+      'oldestPendingDispatchSeconds',
       'pending',
+      'pendingDispatch',
       'retrying',
       'waitingCircuit',
       'workflowTasks',
