@@ -7,6 +7,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { CircuitConfig, CircuitState } from '../src/domain/circuit.js';
 import type { AttemptOutcome, ErrorClass } from '../src/domain/outcome.js';
 import type { RetryConfig } from '../src/domain/retry.js';
+import type { DeliveryStatus } from '../src/domain/vocabulary.js';
 
 /** Search attributes (DESIGN.md): registered by the embedded dev server and the compose setup. */
 export const searchAttributes = {
@@ -19,52 +20,13 @@ export const searchAttributes = {
   attempts: defineSearchAttributeKey('HooklineAttempts', SearchAttributeType.INT),
 } as const;
 
-/**
- * An event's life: `accepted` (committed, no workflow yet), `dispatched` (its workflow exists),
- * `routing` (endpoints matched, deliveries running), then its outcome. `replaying` while an
- * event replay runs.
- */
-export type EventStatus =
-  | 'accepted'
-  | 'dispatched'
-  | 'routing'
-  | 'replaying'
-  | 'delivered'
-  | 'partially_failed'
-  | 'failed'
-  | 'no_match';
-
-export const EVENT_STATUSES: readonly EventStatus[] = [
-  'accepted',
-  'dispatched',
-  'routing',
-  'replaying',
-  'delivered',
-  'partially_failed',
-  'failed',
-  'no_match',
-];
-
-/** Statuses with an outcome recorded: the event's workflow is closing or closed. */
-export const FINAL_EVENT_STATUSES: ReadonlySet<EventStatus> = new Set<EventStatus>([
-  'delivered',
-  'partially_failed',
-  'failed',
-  'no_match',
-]);
-
-export type DeliveryStatus =
-  'pending' | 'retrying' | 'waiting_circuit' | 'delivered' | 'failed' | 'dead_lettered';
-
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  'pending',
-  'retrying',
-  'waiting_circuit',
-  'delivered',
-  'failed',
-  'dead_lettered',
-];
-
+export {
+  DELIVERY_STATUSES,
+  EVENT_STATUSES,
+  FINAL_EVENT_STATUSES,
+  type DeliveryStatus,
+  type EventStatus,
+} from '../src/domain/vocabulary.js';
 /** eventWorkflow's input: ids only (payloads and secrets never enter history). */
 export interface EventRef {
   eventId: string;

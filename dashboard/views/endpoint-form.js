@@ -4,9 +4,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { delaySchedule, resolveRetryConfig } from '../retry.js';
 import { ErrorBox, fmtMs, html, Notice } from '../ui.js';
-
-const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'regex', 'exists'];
-const STRATEGIES = ['exponential', 'linear', 'fixed', 'custom'];
+// The server's own lists (src/domain/vocabulary.ts, served compiled).
+import { FILTER_OPERATORS as OPERATORS, RETRY_STRATEGIES as STRATEGIES } from '../vocabulary.js';
 
 const blank = () => ({
   name: '',

@@ -2,19 +2,10 @@
 // deliveries and each delivery's attempts; replay; links to the workflows in Temporal's UI.
 import { useEffect, useState } from 'preact/hooks';
 import { api, qs } from '../api.js';
+import { EVENT_STATUSES } from '../vocabulary.js';
 import { Badge, ErrorBox, fmtMs, fmtTime, html, Notice, TemporalLink } from '../ui.js';
 
-const STATUSES = [
-  '',
-  'accepted',
-  'dispatched',
-  'routing',
-  'replaying',
-  'delivered',
-  'partially_failed',
-  'failed',
-  'no_match',
-];
+const STATUSES = ['', ...EVENT_STATUSES];
 
 export function Events() {
   const [filter, setFilter] = useState({ type: '', status: '', tag: '', from: '', to: '' });

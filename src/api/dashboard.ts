@@ -22,13 +22,19 @@ const VENDOR: Record<string, () => string> = {
 };
 
 /**
+ * Server modules the page imports, compiled for the browser once per process (each imports only
+ * the others here): one source for the retry schedule and for the lists the forms offer.
+ */
+const SHARED: Record<string, string> = { 'retry.js': 'retry.ts', 'vocabulary.js': 'vocabulary.ts' };
+
+/**
  * The web dashboard at `/`: static ES modules (Preact + htm, no build step), the vendored modules
  * from node_modules, and the server's own retry-schedule code compiled for the browser, so the
  * form's delay preview is computed by exactly the code that schedules retries.
  */
 export function dashboardRoutes(): Router {
   const router = Router();
-  let retryModule: Promise<string> | undefined;
+  const compiled: Record<string, Promise<string>> = {};
 
   // The page holds an API key: only its own scripts run (the inline import map by its hash), it
   // talks only to this origin, and no other site may frame it.
@@ -57,14 +63,16 @@ export function dashboardRoutes(): Router {
     if (!file) return next();
     res.type('text/javascript').sendFile(file());
   });
-  router.get('/dashboard/retry.js', async (_req, res, next) => {
+  router.get('/dashboard/:file', async (req, res, next) => {
+    const source = SHARED[req.params.file];
+    if (!source) return next();
     try {
-      retryModule ??= readFile(path.join(ROOT, 'src', 'domain', 'retry.ts'), 'utf8').then(
-        async (source) => (await transform(source, { loader: 'ts', format: 'esm' })).code,
+      compiled[req.params.file] ??= readFile(path.join(ROOT, 'src', 'domain', source), 'utf8').then(
+        async (ts) => (await transform(ts, { loader: 'ts', format: 'esm' })).code,
       );
-      res.type('text/javascript').send(await retryModule);
+      res.type('text/javascript').send(await compiled[req.params.file]);
     } catch (err) {
-      retryModule = undefined;
+      delete compiled[req.params.file];
       next(err);
     }
   });

@@ -1,3 +1,4 @@
+import { RETRY_STRATEGIES } from '../domain/vocabulary.js';
 import { z } from 'zod';
 import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
 import { filterProblems, type FilterGroup } from '../domain/filters.js';
@@ -27,7 +28,7 @@ const int = (b: { min: number; max: number }) => z.number().int().min(b.min).max
 export const retryConfigSchema = z
   .object({
     maxAttempts: int(RETRY_BOUNDS.maxAttempts).optional(),
-    strategy: z.enum(['exponential', 'linear', 'fixed', 'custom']).optional(),
+    strategy: z.enum(RETRY_STRATEGIES).optional(),
     baseDelay: int(RETRY_BOUNDS.baseDelay).optional(),
     maxDelay: int(RETRY_BOUNDS.maxDelay).optional(),
     jitter: z.boolean().optional(),

@@ -7,20 +7,9 @@ import { RE2JS } from 're2js';
  * and `exists: false`, which holds.
  */
 
-export const OPERATORS = [
-  'eq',
-  'ne',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'in',
-  'nin',
-  'contains',
-  'regex',
-  'exists',
-] as const;
-export type Operator = (typeof OPERATORS)[number];
+import { FILTER_OPERATORS as OPERATORS, type Operator } from './vocabulary.js';
+
+export { OPERATORS, type Operator };
 
 export interface Condition {
   field: string;

@@ -3,7 +3,9 @@
  * parameter) so workflows can use it deterministically, with their seeded Math.random.
  */
 
-export type RetryStrategy = 'exponential' | 'linear' | 'fixed' | 'custom';
+import type { RetryStrategy } from './vocabulary.js';
+
+export { RETRY_STRATEGIES, type RetryStrategy } from './vocabulary.js';
 
 export interface RetryConfig {
   /** Attempts in all, the first included. */
