@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BuiltInPluginSettings } from './plugins/api.js';
 
 /** Configuration, parsed once at start from the environment. Every bad key is reported at once. */
 export interface Config {
@@ -34,7 +35,9 @@ export interface Config {
   maxBacklog: number;
   /** `endpoint:down` fires once a circuit has not been closed for this long. */
   endpointDownAfterMs: number;
-  /** The environment the config was read from: plugins read their own settings in it. */
+  /** The built-in plugins' settings (validated here; the plugins read them, not the environment). */
+  pluginSettings: BuiltInPluginSettings;
+  /** The environment the config was read from: other plugins read their own settings in it. */
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -175,6 +178,14 @@ export function loadConfig(
     plugins: c.HOOKLINE_PLUGINS,
     endpointDownAfterMs: c.HOOKLINE_ENDPOINT_DOWN_AFTER_MS,
     maxBacklog: c.HOOKLINE_MAX_BACKLOG,
+    pluginSettings: {
+      alertSmtpUrl: c.HOOKLINE_ALERT_SMTP_URL,
+      alertEmailTo: c.HOOKLINE_ALERT_EMAIL_TO,
+      alertEmailFrom: c.HOOKLINE_ALERT_EMAIL_FROM,
+      alertThreshold: c.HOOKLINE_ALERT_THRESHOLD,
+      opsWebhookUrl: c.HOOKLINE_OPS_WEBHOOK_URL,
+      opsWebhookSecret: c.HOOKLINE_OPS_WEBHOOK_SECRET,
+    },
     env: { ...env, ...merged },
   };
 }

@@ -112,7 +112,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
     const plugins = await loadPlugins(
       config.plugins,
-      { env: config.env, log: log.child({ component: 'plugin' }) },
+      { env: config.env, settings: config.pluginSettings, log: log.child({ component: 'plugin' }) },
       metrics.pluginFailed,
     );
     stops.push({ name: 'plugins', stop: () => plugins.cleanup() });

@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { HooklinePlugin, PluginContext } from './host.js';
+import type { HooklinePlugin, PluginContext } from './api.js';
 
 /**
  * Built-in `email`: alerts over SMTP, as the guide's EmailNotificationPlugin.
@@ -9,16 +9,12 @@ import type { HooklinePlugin, PluginContext } from './host.js';
  * Settings: HOOKLINE_ALERT_SMTP_URL (smtp://user:pass@host:port), HOOKLINE_ALERT_EMAIL_TO (comma
  * separated), HOOKLINE_ALERT_EMAIL_FROM (default hookline@localhost).
  */
-export default function emailPlugin({ env }: PluginContext): HooklinePlugin {
-  const url = env.HOOKLINE_ALERT_SMTP_URL;
-  const to = env.HOOKLINE_ALERT_EMAIL_TO;
+export default function emailPlugin({ settings = {} }: PluginContext): HooklinePlugin {
+  const { alertSmtpUrl: url, alertEmailTo: to, alertThreshold: threshold = 3 } = settings;
   if (!url || !to)
     throw new Error('the email plugin needs HOOKLINE_ALERT_SMTP_URL and HOOKLINE_ALERT_EMAIL_TO');
-  const threshold = Number(env.HOOKLINE_ALERT_THRESHOLD ?? 3);
-  if (!Number.isInteger(threshold) || threshold < 1)
-    throw new Error('HOOKLINE_ALERT_THRESHOLD must be a whole number ≥ 1');
   const transport = nodemailer.createTransport(url);
-  const from = env.HOOKLINE_ALERT_EMAIL_FROM ?? 'hookline@localhost';
+  const from = settings.alertEmailFrom ?? 'hookline@localhost';
   const send = (subject: string, text: string) => transport.sendMail({ from, to, subject, text });
 
   return {

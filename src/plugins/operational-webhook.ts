@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { signatureHeaders } from '../domain/signing.js';
 import { VERSION } from '../version.js';
-import { HOOKS, type HookName, type HooklinePlugin, type PluginContext } from './host.js';
+import { HOOKS, type HookName, type HooklinePlugin, type PluginContext } from './api.js';
 
 /**
  * Built-in `operational-webhook`: posts every notification but `webhook:delivered` (failures,
@@ -11,15 +11,13 @@ import { HOOKS, type HookName, type HooklinePlugin, type PluginContext } from '.
  * `{ type: "webhook.failed" | …, timestamp, data }`. Settings: HOOKLINE_OPS_WEBHOOK_URL,
  * HOOKLINE_OPS_WEBHOOK_SECRET (a whsec_ secret or any string).
  */
-export default function operationalWebhookPlugin({ env, log }: PluginContext): HooklinePlugin {
-  const url = env.HOOKLINE_OPS_WEBHOOK_URL;
-  const secret = env.HOOKLINE_OPS_WEBHOOK_SECRET;
+export default function operationalWebhookPlugin({ settings = {}, log }: PluginContext): HooklinePlugin {
+  const { opsWebhookUrl: url, opsWebhookSecret: secret } = settings;
   if (!url || !secret) {
     throw new Error(
       'the operational-webhook plugin needs HOOKLINE_OPS_WEBHOOK_URL and HOOKLINE_OPS_WEBHOOK_SECRET',
     );
   }
-  if (!/^https?:\/\//.test(url)) throw new Error('HOOKLINE_OPS_WEBHOOK_URL must be an http(s) URL');
 
   const post = async (hook: HookName, data: unknown) => {
     const id = `ops_${randomUUID()}`;
