@@ -44,11 +44,13 @@ export interface IngestDeps {
 
 type Prepared = { ok: true; row: NewEvent; key: string | undefined };
 
-function problemsOf(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((i) => ({
+/** A refusal listing every field problem of a failed parse. */
+function invalid(status: 400 | 422, title: string, error: z.ZodError): Refused {
+  const errors: FieldProblem[] = error.issues.map((i) => ({
     field: i.path.length ? i.path.map(String).join('.') : '(body)',
     message: i.message,
   }));
+  return { ok: false, status, title, detail: `${errors.length} problem(s) in the request`, errors };
 }
 
 /**
@@ -65,16 +67,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
     headerKey: string | undefined,
   ): Promise<Prepared | Refused> {
     const parsed = createEventSchema.safeParse(input);
-    if (!parsed.success) {
-      const errors = problemsOf(parsed.error);
-      return {
-        ok: false,
-        status: 400,
-        title: 'Invalid request',
-        detail: `${errors.length} problem(s) in the request`,
-        errors,
-      };
-    }
+    if (!parsed.success) return invalid(400, 'Invalid request', parsed.error);
     // The idempotency key and hash are of the request as sent, so a retry matches even when a
     // plugin enriches it differently the second time.
     const sent = parsed.data;
@@ -89,16 +82,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
     if (plugins?.plugins.some((p) => p.ingest)) {
       try {
         const again = createEventSchema.safeParse(await plugins.ingest(sent));
-        if (!again.success) {
-          const errors = problemsOf(again.error);
-          return {
-            ok: false,
-            status: 422,
-            title: 'Invalid event from a plugin',
-            detail: `${errors.length} problem(s) in the request`,
-            errors,
-          };
-        }
+        if (!again.success) return invalid(422, 'Invalid event from a plugin', again.error);
         accepted = again.data;
       } catch (err) {
         if (!(err instanceof IngestRejected)) throw err;
