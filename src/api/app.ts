@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
@@ -15,6 +15,7 @@ import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
+import { jsonBody } from './input.js';
 import { errorHandler, HttpProblem } from './problem.js';
 
 export interface AppDeps {
@@ -31,16 +32,6 @@ export interface AppDeps {
   /** Loaded plugins: their ingest middleware runs before an event is stored. */
   plugins?: PluginHost;
 }
-
-/** A request with a body must send JSON; an empty body (e.g. a replay POST) needs no type. */
-const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !req.is('json')) {
-    return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
-  }
-  next();
-};
 
 /** The HTTP API, without `listen`, so tests run it on port 0. */
 export function createApp(deps: AppDeps): Express {
@@ -109,25 +100,14 @@ export function createApp(deps: AppDeps): Express {
 
   const admin = express.Router();
   admin.use(requireAdminToken(deps.adminToken));
-  admin.use(requireJsonBody);
-  admin.use(express.json({ limit: '64kb' }));
+  admin.use(jsonBody('64kb'));
   admin.use(adminRoutes(deps.db, docs));
   app.use('/api/admin', admin);
 
   const api = express.Router();
   api.use(requireApiKey(deps.db));
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
-  api.use((req, _res, next) => {
-    if (
-      ['POST', 'PUT', 'PATCH'].includes(req.method) &&
-      req.headers['content-length'] !== '0' &&
-      !req.is('json')
-    ) {
-      return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
-    }
-    next();
-  });
-  api.use(express.json({ limit: '10mb' }));
+  api.use(jsonBody('10mb'));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
   api.use('/dead-letters', deadLetterRoutes({ ...deps, docs }));
   api.use('/deliveries', deliveryRoutes(deps.db, docs));

@@ -10,8 +10,9 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The token of `Authorization: Bearer <token>`; none when absent, malformed or over 512 characters. */
 export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header ?? '');
   return match?.[1];
 }
 

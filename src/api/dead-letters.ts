@@ -14,6 +14,7 @@ import { getEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
 import { runningDeliveryRun, startDeliveryWorkflow } from '../temporal/starts.js';
+import { ID_SHAPES, idParam, queryDate, text } from './input.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
 const view = (d: DeadLetter) => ({
@@ -32,10 +33,10 @@ const view = (d: DeadLetter) => ({
 });
 
 const filterFields = {
-  endpointId: z.string().max(100).optional(),
-  eventType: z.string().max(200).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  endpointId: text(100).optional(),
+  eventType: text(200).optional(),
+  from: queryDate.optional(),
+  to: queryDate.optional(),
 };
 
 export const deadLetterQuerySchema = z.object({
@@ -62,6 +63,7 @@ export function deadLetterRoutes({
 }): Router {
   const router = Router();
   const r = docs.on(router, '/api/dead-letters');
+  router.param('id', idParam(ID_SHAPES.deadLetter, 'dead letter'));
 
   type Replayed = { deliveryId: string; run: number } | { busy: string } | undefined;
 
@@ -133,7 +135,11 @@ export function deadLetterRoutes({
 
   r.post(
     '/:id/replay',
-    { summary: 'Deliver a dead letter again with fresh attempts', responses: { 202: 'Replay started' } },
+    {
+      summary: 'Deliver a dead letter again with fresh attempts',
+      responses: { 202: 'Replay started' },
+      errors: { 409: 'Already replayed, or its delivery is still running' },
+    },
     async (req, res) => {
       const dead = await getDeadLetter(db, req.applicationId, req.params.id);
       if (!dead) throw notFound('dead letter');

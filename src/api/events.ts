@@ -21,6 +21,7 @@ import { IngestRejected, type PluginHost } from '../plugins/host.js';
 import { closesWithin, isRunning, startEventWorkflow } from '../temporal/starts.js';
 import { HttpProblem, notFound, validationProblem, type FieldProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
+import { ID_SHAPES, idempotencyKeyHeader, idParam, queryDate, text } from './input.js';
 
 /** One event's payload, serialised, may be this large; larger answers 413. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -33,12 +34,12 @@ export const BATCH_LIMIT = 100;
 export const batchSchema = z.object({ events: z.array(z.unknown()).min(1).max(BATCH_LIMIT) }).strict();
 
 export const listEventsQuerySchema = z.object({
-  type: z.string().max(200).optional(),
-  status: z.string().max(50).optional(),
-  tag: z.string().max(100).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
-  cursor: z.string().max(100).optional(),
+  type: text(200).optional(),
+  status: text(50).optional(),
+  tag: text(100).optional(),
+  from: queryDate.optional(),
+  to: queryDate.optional(),
+  cursor: text(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
@@ -73,6 +74,7 @@ export function eventRoutes({
 }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
+  router.param('id', idParam(ID_SHAPES.event, 'event'));
   const uiLink = (workflowId: string) =>
     temporalUiUrl
       ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
@@ -156,7 +158,7 @@ export function eventRoutes({
       try {
         await startEventWorkflow(temporal, taskQueue, event, { delayMs: options.delay });
         if (!created) await setEventStatus(db, event.id, 'accepted');
-        metrics.eventReceived(event.type, event.source);
+        metrics.eventReceived(event.type);
       } catch (err) {
         await setEventStatus(db, event.id, 'not_started').catch(() => {});
         return {
@@ -186,10 +188,22 @@ export function eventRoutes({
     {
       summary: 'Send an event',
       body: createEventSchema,
+      headers: z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() }),
       responses: { 202: 'Accepted', 200: 'A duplicate of an event with the same idempotency key' },
+      errors: {
+        409: 'The idempotency key was used for another request',
+        413: 'The payload exceeds 256 KiB',
+        422: 'A plugin refused the event',
+      },
     },
     async (req, res) => {
-      const r = await ingest(req.applicationId, req.body, req.header('Idempotency-Key'));
+      const key = req.header('Idempotency-Key');
+      const checked = key === undefined ? undefined : idempotencyKeyHeader.safeParse(key);
+      if (checked && !checked.success)
+        throw new HttpProblem(400, 'Invalid request', 'the Idempotency-Key header is invalid', [
+          { field: 'Idempotency-Key', message: checked.error.issues.map((i) => i.message).join('; ') },
+        ]);
+      const r = await ingest(req.applicationId, req.body, key);
       if ('eventId' in r) {
         res.status(r.status).location(`/api/events/${r.eventId}`).json(accepted(r));
         return;
@@ -306,6 +320,7 @@ export function eventRoutes({
     {
       summary: 'Deliver the event again to the endpoints that match it now',
       responses: { 202: 'Replay started' },
+      errors: { 409: 'The event or one of its deliveries is still being delivered' },
     },
     async (req, res) => {
       const event = await load(req.applicationId, req.params.id);
