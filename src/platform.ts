@@ -12,6 +12,7 @@ import { ensureDefaultApplication } from './db/applications.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db } from './db/pool.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
+import { metricsAuthorized } from './api/auth.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -169,6 +170,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         temporalUiUrl,
         rateLimit: config.rateLimit,
         metrics,
+        metricsToken: config.metricsToken,
         plugins,
         log: log.child({ component: 'api' }),
       });
@@ -184,6 +186,8 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       // A worker-only process serves its own /metrics for Prometheus.
       const server = createServer((req, res) => {
         if (req.url !== '/metrics') return void res.writeHead(404).end();
+        if (!metricsAuthorized(config.metricsToken, req.headers.authorization))
+          return void res.writeHead(401, { 'WWW-Authenticate': 'Bearer' }).end();
         void metrics.registry.metrics().then((body) => {
           res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
         });

@@ -7,7 +7,7 @@ import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import type { PluginHost } from '../plugins/host.js';
-import { requireApiKey } from './auth.js';
+import { metricsAuthorized, requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
 import { taskQueueBacklog, type Metrics } from '../metrics.js';
 import { rateLimit } from './rate-limit.js';
@@ -31,6 +31,8 @@ export interface AppDeps {
   log: Logger;
   /** Loaded plugins: their ingest middleware runs before an event is stored. */
   plugins?: PluginHost;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKLINE_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
 
 /** The HTTP API, without `listen`, so tests run it on port 0. */
@@ -89,7 +91,11 @@ export function createApp(deps: AppDeps): Express {
       .json({ status: failing.length ? 'unhealthy' : 'ok', ...parts, failing });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (!metricsAuthorized(deps.metricsToken, req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new HttpProblem(401, 'Unauthorized', 'GET /metrics needs Authorization: Bearer <metrics token>');
+    }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
