@@ -2,6 +2,7 @@ import type { RequestHandler, Router } from 'express';
 import type { RouteParameters } from 'express-serve-static-core';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
+import { RESPONSE_BODIES } from './responses.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -26,8 +27,8 @@ interface DocumentedRoute extends RouteSpec {
   path: string;
 }
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
 /**
  * Every problem status a route can answer: those of the middleware in front of it (key, rate
@@ -95,7 +96,14 @@ export class ApiDocs {
       }));
       const query = [...parametersOf(r.query, 'query'), ...parametersOf(r.headers, 'header')];
       const responses: Record<string, unknown> = {};
-      for (const [code, description] of Object.entries(r.responses)) responses[code] = { description };
+      const bodies = RESPONSE_BODIES[`${r.method.toUpperCase()} ${r.path}`] ?? {};
+      for (const [code, description] of Object.entries(r.responses)) {
+        const body = bodies[Number(code)];
+        responses[code] = {
+          description,
+          ...(body ? { content: { 'application/json': { schema: jsonSchema(body, 'output') } } } : {}),
+        };
+      }
       for (const [code, description] of Object.entries(errorsOf(r))) {
         responses[code] = {
           description: `${description} (RFC 9457 problem, every field problem under \`errors\`)`,

@@ -2,26 +2,33 @@ import { z } from 'zod';
 import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
 import { filterProblems, type FilterGroup } from '../domain/filters.js';
 import { RETRY_BOUNDS } from '../domain/retry.js';
-import { isValidEventPattern, isValidEventType } from '../domain/routing.js';
+import {
+  EVENT_PATTERN_PATTERN,
+  EVENT_TYPE_PATTERN,
+  isValidEventPattern,
+  isValidEventType,
+} from '../domain/routing.js';
 import { refuseNul, text } from './input.js';
 
 /** Request bodies, as in the guide. These schemas are what validates requests. */
 
-const httpUrl = text(2048).superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: 'must use http or https' });
-  }
-  if (url.username || url.password) {
-    ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use headers instead' });
-  }
-});
+const httpUrl = text(2048)
+  .meta({ format: 'uri', pattern: '^https?://' })
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'must use http or https' });
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use headers instead' });
+    }
+  });
 
 const int = (b: { min: number; max: number }) => z.number().int().min(b.min).max(b.max);
 
@@ -112,9 +119,11 @@ const endpointFields = {
   url: httpUrl,
   events: z
     .array(
-      text(200).refine(isValidEventPattern, {
-        message: 'must be an event type (order.created), a prefix wildcard (order.*) or *',
-      }),
+      text(200)
+        .refine(isValidEventPattern, {
+          message: 'must be an event type (order.created), a prefix wildcard (order.*) or *',
+        })
+        .meta({ pattern: EVENT_PATTERN_PATTERN }),
     )
     .min(1)
     .max(100),
@@ -207,7 +216,9 @@ export const pageQuerySchema = z.object({
 });
 
 export const createEventSchema = z.strictObject({
-  type: text(200).refine(isValidEventType, { message: 'must be a dotted event type such as order.created' }),
+  type: text(200)
+    .refine(isValidEventType, { message: 'must be a dotted event type such as order.created' })
+    .meta({ pattern: EVENT_TYPE_PATTERN }),
   source: text(200).optional(),
   payload: z
     .unknown()

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MAX_JSON_DEPTH } from '../../src/api/input.js';
+import { RESPONSE_BODIES } from '../../src/api/responses.js';
 import { api, type TestStack, startStack } from '../helpers/stack.js';
 
 const NUL = '\u0000';
@@ -257,5 +258,15 @@ describe('hostile input on the real stack', () => {
       }
     }
     assert.ok(doc.paths['/api/events']!.post!.responses['409'], 'ingest documents 409');
+    // Every success body stated in responses.ts is that of a route, under a status it answers.
+    for (const [route, bodies] of Object.entries(RESPONSE_BODIES)) {
+      const [method, path] = route.split(' ') as [string, string];
+      const op = doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+      assert.ok(op, `${route} is a route`);
+      for (const code of Object.keys(bodies)) {
+        const response = op.responses[code] as { content?: Record<string, unknown> } | undefined;
+        assert.ok(response?.content?.['application/json'], `${route} documents its ${code} body`);
+      }
+    }
   });
 });
