@@ -45,7 +45,10 @@ export function errorsOf(r: DocumentedRoute): Record<number, string> {
     errors[415] = 'A body that is not application/json';
   }
   if (r.query || r.headers) errors[400] = 'A parameter breaks its schema, or the body does';
-  if (r.path.includes(':')) errors[404] = 'No such resource (or an id that cannot exist)';
+  if (r.path.includes(':')) {
+    errors[400] ??= 'A path segment that is not valid percent-encoding';
+    errors[404] = 'No such resource (or an id that cannot exist)';
+  }
   errors[503] = 'A dependency (PostgreSQL or Temporal) is unavailable; try again';
   return { ...errors, ...r.errors };
 }

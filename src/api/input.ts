@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { HttpProblem, notFound } from './problem.js';
 
 /**
- * The rules every input of the API passes before it is used: strings refuse NUL (PostgreSQL's
- * text cannot hold it) and have a length cap, JSON has a nesting cap, dates a range, ids a shape.
+ * The rules every input of the API passes before it is used: strings refuse NUL and lone UTF-16
+ * surrogates (PostgreSQL's text and jsonb cannot hold them) and have a length cap, JSON has a
+ * nesting cap and finite numbers, dates a range, ids a shape.
  */
 
 /** JSON bodies may nest objects and arrays this deep; deeper answers 400 (docs/architecture.md). */
@@ -17,9 +18,16 @@ export const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
 // eslint-disable-next-line no-control-regex -- NUL is exactly what it refuses
 const NO_NUL = /^[^\u0000]*$/;
 export const NUL_MESSAGE = 'must not contain the NUL character (\\u0000)';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const SURROGATE_MESSAGE = 'must be well-formed Unicode (no lone surrogate)';
 
-/** A string of at most `max` characters without NUL. */
-export const text = (max: number) => z.string().max(max).regex(NO_NUL, NUL_MESSAGE);
+/** A string of at most `max` characters without NUL or a lone surrogate. */
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(NO_NUL, NUL_MESSAGE)
+    .refine((s) => !LONE_SURROGATE.test(s), SURROGATE_MESSAGE);
 
 /**
  * A date in a query string: ISO 8601 (or anything `Date` parses), between MIN_DATE and MAX_DATE.
@@ -42,20 +50,28 @@ export const queryDate = z
     return date;
   });
 
+const stringProblem = (s: string) =>
+  s.includes('\0') ? NUL_MESSAGE : LONE_SURROGATE.test(s) ? SURROGATE_MESSAGE : undefined;
+
 /**
- * Where in a JSON value a string or key holds NUL ('' for the value itself), or undefined.
- * Iterative, so no depth of value can overflow the stack.
+ * The first place in a JSON value that PostgreSQL could not store, with why: a string or key
+ * with NUL or a lone surrogate, or a number JSON cannot carry (1e400 parses as Infinity).
+ * `path` is '' for the value itself. Iterative, so no depth of value can overflow the stack.
  */
-export function nulPath(value: unknown): string | undefined {
+export function unstorable(value: unknown): { path: string; message: string } | undefined {
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length) {
     const [v, at] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return at;
+      const message = stringProblem(v);
+      if (message) return { path: at, message };
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return { path: at, message: 'is a number out of range' };
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, child] of Object.entries(v)) {
         const path = at ? `${at}.${k}` : k;
-        if (k.includes('\0')) return path;
+        const message = stringProblem(k);
+        if (message) return { path, message: `has a key that ${message}` };
         stack.push([child, path]);
       }
     }
@@ -79,11 +95,11 @@ export function jsonDepth(value: unknown, cap = Infinity): number {
   return deepest;
 }
 
-/** A refinement for free-form JSON (payloads, filters): no NUL in any string or key. */
-export function refuseNul(value: unknown, ctx: z.RefinementCtx): void {
-  const at = nulPath(value);
-  if (at !== undefined) {
-    ctx.addIssue({ code: 'custom', path: at ? at.split('.') : [], message: NUL_MESSAGE });
+/** A refinement for free-form JSON (payloads, filters): only what PostgreSQL can store. */
+export function refuseUnstorable(value: unknown, ctx: z.RefinementCtx): void {
+  const found = unstorable(value);
+  if (found) {
+    ctx.addIssue({ code: 'custom', path: found.path ? found.path.split('.') : [], message: found.message });
   }
 }
 
@@ -108,7 +124,12 @@ export function jsonBody(limit: string): RequestHandler[] {
     }
     next();
   };
-  return [declaresJson, express.json({ limit }), depthCap];
+  // Only the methods that take a body parse one: a GET's stray body cannot answer a 4xx it does
+  // not document.
+  const parse = express.json({ limit });
+  const parseWhereTaken: RequestHandler = (req, res, next) =>
+    ['POST', 'PUT', 'PATCH'].includes(req.method) ? parse(req, res, next) : next();
+  return [declaresJson, parseWhereTaken, depthCap];
 }
 
 /** The shape of the ids Hookline makes (`newId`): prefix, `_`, 26 lower-case base32 characters. */

@@ -8,7 +8,7 @@ import {
   isValidEventPattern,
   isValidEventType,
 } from '../domain/routing.js';
-import { refuseNul, text } from './input.js';
+import { refuseUnstorable, text } from './input.js';
 
 /** Request bodies, as in the guide. These schemas are what validates requests. */
 
@@ -71,7 +71,7 @@ export const circuitBreakerSchema = z
  */
 export const filtersSchema = z
   .unknown()
-  .superRefine(refuseNul)
+  .superRefine(refuseUnstorable)
   .superRefine((filter, ctx) => {
     for (const [path, message] of filterProblems(filter)) ctx.addIssue({ code: 'custom', path, message });
   })
@@ -223,7 +223,7 @@ export const createEventSchema = z.strictObject({
   payload: z
     .unknown()
     .refine((v) => v !== undefined, { message: 'is required' })
-    .superRefine(refuseNul),
+    .superRefine(refuseUnstorable),
   options: z
     .object({
       priority: z.enum(['high', 'normal', 'low']).optional(),

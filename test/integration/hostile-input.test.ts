@@ -65,6 +65,41 @@ describe('hostile input on the real stack', () => {
     }
   });
 
+  it('refuses lone surrogates and numbers JSON cannot carry with 400, where PostgreSQL would fail', async () => {
+    const json = (route: string, body: string) => api(stack, 'POST', route, body);
+    for (const [route, body] of [
+      ['/api/events', '{"type":"hostile.s","source":"\\ud800","payload":{}}'],
+      ['/api/events', '{"type":"hostile.s","payload":{"k":"\\udc00"}}'],
+      ['/api/events', '{"type":"hostile.s","payload":{"n":1e400}}'],
+      ['/api/endpoints', '{"name":"\\ud800","url":"https://example.com","events":["a.b"]}'],
+      [
+        '/api/endpoints',
+        '{"name":"f","url":"https://example.com","events":["a.b"],"filters":{"conditions":[{"field":"type","operator":"eq","value":"\\ud800"}]}}',
+      ],
+    ] as const) {
+      assertProblem(await json(route, body), 400, body);
+    }
+  });
+
+  it('answers client errors of the body parser and the router with their 4xx, not 500', async () => {
+    const post = (headers: Record<string, string>, body = '{}') =>
+      fetch(`${stack.platform.apiUrl}/api/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}`, ...headers },
+        body,
+      });
+    assert.equal((await post({ 'content-type': 'application/json; charset=latin9' })).status, 415);
+    assert.equal(
+      (await post({ 'content-type': 'application/json', 'content-encoding': 'nope' })).status,
+      415,
+    );
+    assert.equal(
+      (await post({ 'content-type': 'application/json', 'content-encoding': 'gzip' })).status,
+      400,
+    );
+    assertProblem(await api(stack, 'GET', '/api/events/%E0%A4%A'), 400, 'bad percent-encoding');
+  });
+
   it('refuses a NUL in every string of an endpoint, on create and on change, with 400', async () => {
     const base = { name: 'n', url: 'https://example.com/h', events: ['a.b'] };
     for (const [what, body] of [
