@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { MAX_JSON_DEPTH } from '../../src/api/input.js';
 import { RESPONSE_BODIES } from '../../src/api/responses.js';
 import { api, type TestStack, startStack } from '../helpers/stack.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 
 const NUL = '\u0000';
 const METRICS_TOKEN = 'metrics-token-0123456789';
@@ -275,6 +276,20 @@ describe('hostile input on the real stack', () => {
     assert.doesNotMatch(text, /source=/);
     assert.match(text, /hookline_events_received_total\{event_type="hostile\.metrics"\} 100/);
     assert.ok(text.length - sizeBefore < 2000, `/metrics grew by ${text.length - sizeBefore} bytes`);
+  });
+
+  it("holds a worker-only process's /metrics to the same token", async () => {
+    const worker = await startWorkerProcess(stack, 'metrics-worker', {
+      HOOKLINE_METRICS_TOKEN: METRICS_TOKEN,
+    });
+    try {
+      assert.equal((await fetch(worker.metricsUrl)).status, 401);
+      const ok = await fetch(worker.metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /hookline_process_cpu_user_seconds_total/);
+    } finally {
+      await worker.stop();
+    }
   });
 
   it('documents every status a route answers in /openapi.json', async () => {
