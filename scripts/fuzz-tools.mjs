@@ -36,7 +36,7 @@ export function findSchemathesis() {
 export const missingSchemathesisMessage = () =>
   `schemathesis ${SCHEMATHESIS_VERSION} is not installed in ${SCHEMATHESIS_DIR}. Install it with ` +
   `'python3 -m pip install --target ${SCHEMATHESIS_DIR} schemathesis==${SCHEMATHESIS_VERSION}' ` +
-  `(or re-run 'npm install' where PyPI is reachable); it needs Python 3.10 or newer with pip.`;
+  `(or re-run 'npm install' where PyPI is reachable); it needs Python 3.11 or newer with pip.`;
 
 /**
  * Finds schemathesis or installs it with its dependencies. Never throws.
