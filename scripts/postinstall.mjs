@@ -9,3 +9,9 @@ for (const [kind, where] of Object.entries(found)) {
   );
 }
 for (const kind of missing) console.warn(`\nhookline: ${missingBinaryMessage(kind)}\n`);
+
+// The API fuzzer of `npm test` (a development tool: not in production installs).
+if (process.env.NODE_ENV !== 'production') {
+  const { ensureSchemathesis, missingSchemathesisMessage } = await import('./fuzz-tools.mjs');
+  if (!ensureSchemathesis()) console.warn(`\nhookline: ${missingSchemathesisMessage()}\n`);
+}

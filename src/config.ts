@@ -26,6 +26,8 @@ export interface Config {
   metricsPerEndpoint: boolean;
   /** Where a worker-only process serves /metrics. */
   metricsPort: number;
+  /** When set, /metrics (API and worker) needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   /** Requests a second per API key (0: no limit); bursts of twice that. */
   rateLimit: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -84,6 +86,9 @@ const schema = z.object({
   HOOKLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   HOOKLINE_METRICS_PER_ENDPOINT: bool(true),
   HOOKLINE_METRICS_PORT: port(9464),
+  HOOKLINE_METRICS_TOKEN: optionalString.pipe(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
   HOOKLINE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
   HOOKLINE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   HOOKLINE_PLUGINS: z
@@ -172,6 +177,7 @@ export function loadConfig(
     metricsPerEndpoint: c.HOOKLINE_METRICS_PER_ENDPOINT,
     shutdownGraceMs: c.HOOKLINE_SHUTDOWN_GRACE_MS,
     metricsPort: c.HOOKLINE_METRICS_PORT,
+    metricsToken: c.HOOKLINE_METRICS_TOKEN,
     workflowTaskSlots: c.HOOKLINE_WORKFLOW_TASK_SLOTS,
     activitySlots: c.HOOKLINE_ACTIVITY_SLOTS,
     logLevel: c.HOOKLINE_LOG_LEVEL,

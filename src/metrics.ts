@@ -6,9 +6,17 @@ import { circuitStates, waitingDeliveries } from './db/stats.js';
 import type { BacklogWatch } from './ingest/backlog.js';
 
 /**
+ * Distinct `event_type` label values one process exports; later types count under `(other)`,
+ * which no event type can be (types are dotted words without parentheses).
+ */
+export const EVENT_TYPE_LABEL_LIMIT = 100;
+
+/**
  * Prometheus metrics, the guide's names with the `hookline_` prefix, on a fresh Registry per
  * process. Counted in the API and in activities, never in workflow code (it re-runs on replay).
- * `endpoint` is the endpoint id; with per-endpoint labels off it is `all`.
+ * `endpoint` is the endpoint id; with per-endpoint labels off it is `all`. Every label has a
+ * bounded set of values, because each value is a series kept for the life of the process: no
+ * label takes free text from a request (an event's `source` is not a label).
  */
 export function createMetrics(opts: { perEndpoint: boolean }) {
   const registry = new Registry();
@@ -18,7 +26,7 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
   const eventsReceived = new Counter({
     name: 'hookline_events_received_total',
     help: 'Events accepted by the API',
-    labelNames: ['event_type', 'source'],
+    labelNames: ['event_type'],
     registers: [registry],
   });
   const webhooksSent = new Counter({
@@ -60,10 +68,17 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     labelNames: ['plugin', 'hook'],
     registers: [registry],
   });
+  const eventTypes = new Set<string>();
+  const eventTypeLabel = (type: string) => {
+    if (eventTypes.has(type)) return type;
+    if (eventTypes.size >= EVENT_TYPE_LABEL_LIMIT) return '(other)';
+    eventTypes.add(type);
+    return type;
+  };
   return {
     registry,
-    eventReceived(eventType: string, source: string | null) {
-      eventsReceived.inc({ event_type: eventType, source: source ?? 'unknown' });
+    eventReceived(eventType: string) {
+      eventsReceived.inc({ event_type: eventTypeLabel(eventType) });
     },
     attemptSent(endpointId: string, attempt: number, status: string, seconds: number) {
       webhooksSent.inc({ endpoint: endpoint(endpointId), status });

@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from './infra/postgres.js';
 import { createIngest } from './ingest/accept.js';
 import { watchBacklog } from './ingest/backlog.js';
 import { createDispatcher } from './ingest/dispatcher.js';
+import { metricsAuthorized } from './api/auth.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -187,6 +188,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
         rateLimit: config.rateLimit,
         metrics,
         ingest: createIngest({ db, dispatcher, backlog, maxBacklog: config.maxBacklog, metrics, plugins }),
+        metricsToken: config.metricsToken,
         log: log.child({ component: 'api' }),
       });
       const server: Server = createServer(app);
@@ -201,6 +203,8 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       // A worker-only process serves its own /metrics for Prometheus.
       const server = createServer((req, res) => {
         if (req.url !== '/metrics') return void res.writeHead(404).end();
+        if (!metricsAuthorized(config.metricsToken, req.headers.authorization))
+          return void res.writeHead(401, { 'WWW-Authenticate': 'Bearer' }).end();
         void metrics.registry.metrics().then((body) => {
           res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
         });

@@ -16,12 +16,11 @@ import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
 import { bearerToken } from './auth.js';
+import { ID_SHAPES, idParam, text } from './input.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
-export const createApplicationSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
-export const createApiKeySchema = z
-  .object({ name: z.string().trim().min(1).max(200).default('api key') })
-  .strict();
+export const createApplicationSchema = z.object({ name: text(200).trim().min(1) }).strict();
+export const createApiKeySchema = z.object({ name: text(200).trim().min(1).default('api key') }).strict();
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -49,6 +48,8 @@ const keyView = (k: ApiKeyInfo) => ({
 export function adminRoutes(db: Db, docs: ApiDocs): Router {
   const router = Router();
   const r = docs.on(router, '/api/admin');
+  router.param('id', idParam(ID_SHAPES.admin, 'application'));
+  router.param('keyId', idParam(ID_SHAPES.admin, 'API key'));
 
   r.post(
     '/applications',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
@@ -8,7 +8,7 @@ import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import type { Ingest } from '../ingest/accept.js';
-import { requireApiKey } from './auth.js';
+import { metricsAuthorized, requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
 import { taskQueueBacklog, type Metrics } from '../metrics.js';
 import { rateLimit } from './rate-limit.js';
@@ -17,6 +17,7 @@ import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
 import { createReplay } from '../replay/replay.js';
+import { jsonBody } from './input.js';
 import { errorHandler, HttpProblem } from './problem.js';
 
 export interface AppDeps {
@@ -32,17 +33,9 @@ export interface AppDeps {
   log: Logger;
   /** Event intake: validation, idempotency, plugins' ingest middleware, the commit, dispatch. */
   ingest: Ingest;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKLINE_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
-
-/** A request with a body must send JSON; an empty body (e.g. a replay POST) needs no type. */
-const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !req.is('json')) {
-    return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
-  }
-  next();
-};
 
 /** How long one health check may take before its part counts as down. */
 const HEALTH_CHECK_MS = 1_500;
@@ -113,7 +106,11 @@ export function createApp(deps: AppDeps): Express {
     res.status(status === 'unhealthy' ? 503 : 200).json({ status, ...parts, failing });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (!metricsAuthorized(deps.metricsToken, req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new HttpProblem(401, 'Unauthorized', 'GET /metrics needs Authorization: Bearer <metrics token>');
+    }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
@@ -124,25 +121,14 @@ export function createApp(deps: AppDeps): Express {
 
   const admin = express.Router();
   admin.use(requireAdminToken(deps.adminToken));
-  admin.use(requireJsonBody);
-  admin.use(express.json({ limit: '64kb' }));
+  admin.use(jsonBody('64kb'));
   admin.use(adminRoutes(deps.db, docs));
   app.use('/api/admin', admin);
 
   const api = express.Router();
   api.use(requireApiKey(deps.db));
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
-  api.use((req, _res, next) => {
-    if (
-      ['POST', 'PUT', 'PATCH'].includes(req.method) &&
-      req.headers['content-length'] !== '0' &&
-      !req.is('json')
-    ) {
-      return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
-    }
-    next();
-  });
-  api.use(express.json({ limit: '10mb' }));
+  api.use(jsonBody('10mb'));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
   const replay = createReplay(deps);
   api.use('/dead-letters', deadLetterRoutes({ db: deps.db, replay, docs }));

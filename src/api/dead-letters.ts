@@ -4,6 +4,7 @@ import { findDeadLetters, getDeadLetter, type DeadLetter } from '../db/dead-lett
 import type { Db } from '../db/pool.js';
 import type { Replay } from '../replay/replay.js';
 import type { ApiDocs } from './docs.js';
+import { ID_SHAPES, idParam, queryDate, text } from './input.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 
 const view = (d: DeadLetter) => ({
@@ -22,10 +23,10 @@ const view = (d: DeadLetter) => ({
 });
 
 const filterFields = {
-  endpointId: z.string().max(100).optional(),
-  eventType: z.string().max(200).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  endpointId: text(100).optional(),
+  eventType: text(200).optional(),
+  from: queryDate.optional(),
+  to: queryDate.optional(),
 };
 
 export const deadLetterQuerySchema = z.object({
@@ -42,6 +43,7 @@ export const bulkReplaySchema = z
 export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay; docs: ApiDocs }): Router {
   const router = Router();
   const r = docs.on(router, '/api/dead-letters');
+  router.param('id', idParam(ID_SHAPES.deadLetter, 'dead letter'));
 
   r.get(
     '/',
@@ -75,7 +77,11 @@ export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay;
 
   r.post(
     '/:id/replay',
-    { summary: 'Deliver a dead letter again with fresh attempts', responses: { 202: 'Replay started' } },
+    {
+      summary: 'Deliver a dead letter again with fresh attempts',
+      responses: { 202: 'Replay started' },
+      errors: { 409: 'Already replayed, or its delivery is still running' },
+    },
     async (req, res) => {
       const dead = await getDeadLetter(db, req.applicationId, req.params.id);
       if (!dead) throw notFound('dead letter');

@@ -2,11 +2,13 @@ import { Router } from 'express';
 import { deliveryExists, listAttempts } from '../db/deliveries.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
+import { ID_SHAPES, idParam } from './input.js';
 import { notFound } from './problem.js';
 
 export function deliveryRoutes(db: Db, docs: ApiDocs): Router {
   const router = Router();
   const r = docs.on(router, '/api/deliveries');
+  router.param('id', idParam(ID_SHAPES.delivery, 'delivery'));
 
   /** Every attempt of a delivery, all runs (0 original, 1.. replays), oldest first. */
   r.get(

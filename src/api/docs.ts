@@ -2,6 +2,7 @@ import type { RequestHandler, Router } from 'express';
 import type { RouteParameters } from 'express-serve-static-core';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
+import { RESPONSE_BODIES } from './responses.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -11,8 +12,12 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** The schema the handler validates its query string with. */
   query?: z.ZodObject;
-  /** Status codes it answers besides the problem+json errors every route may give. */
+  /** Request headers the handler reads and checks (e.g. Idempotency-Key). */
+  headers?: z.ZodObject;
+  /** Its successful answers (status → description). */
   responses: Record<number, string>;
+  /** Problems particular to the route (status → when); the common ones are added by `errorsOf`. */
+  errors?: Record<number, string>;
   /** Admin routes take the admin token instead of an API key. */
   admin?: boolean;
 }
@@ -22,8 +27,42 @@ interface DocumentedRoute extends RouteSpec {
   path: string;
 }
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+
+/**
+ * Every problem status a route can answer: those of the middleware in front of it (key, rate
+ * limit, body parser), of its inputs (body, query, path ids), of a dependency outage, and its own.
+ */
+export function errorsOf(r: DocumentedRoute): Record<number, string> {
+  const errors: Record<number, string> = {
+    401: r.admin ? 'No or a wrong admin token' : 'No or an unknown API key',
+  };
+  if (!r.admin) errors[429] = 'Over the rate limit of the API key (see Retry-After)';
+  if (r.method === 'post' || r.method === 'patch') {
+    errors[400] = 'The body is not valid JSON, nests too deeply, or breaks the schema';
+    errors[413] = 'The body is too large';
+    errors[415] = 'A body that is not application/json';
+  }
+  if (r.query || r.headers) errors[400] = 'A parameter breaks its schema, or the body does';
+  if (r.path.includes(':')) {
+    errors[400] ??= 'A path segment that is not valid percent-encoding';
+    errors[404] = 'No such resource (or an id that cannot exist)';
+  }
+  errors[503] = 'A dependency (PostgreSQL or Temporal) is unavailable; try again';
+  return { ...errors, ...r.errors };
+}
+
+const parametersOf = (schema: z.ZodObject | undefined, where: 'query' | 'header') => {
+  if (!schema) return [];
+  const json = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: json.required?.includes(name) ?? false,
+    schema: s,
+  }));
+};
 
 /**
  * Routes are registered through here, so the OpenAPI document is made from the very schemas the
@@ -56,24 +95,24 @@ export class ApiDocs {
         name: m[1],
         in: 'path',
         required: true,
-        schema: { type: 'string' },
+        schema: { type: 'string', minLength: 1 },
       }));
-      const query = r.query
-        ? Object.entries((jsonSchema(r.query).properties ?? {}) as Record<string, unknown>).map(
-            ([name, schema]) => ({
-              name,
-              in: 'query',
-              required: false,
-              schema,
-            }),
-          )
-        : [];
+      const query = [...parametersOf(r.query, 'query'), ...parametersOf(r.headers, 'header')];
       const responses: Record<string, unknown> = {};
-      for (const [code, description] of Object.entries(r.responses)) responses[code] = { description };
-      responses.default = {
-        description: 'An error (RFC 9457), with every field problem under `errors`',
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-      };
+      const bodies = RESPONSE_BODIES[`${r.method.toUpperCase()} ${r.path}`] ?? {};
+      for (const [code, description] of Object.entries(r.responses)) {
+        const body = bodies[Number(code)];
+        responses[code] = {
+          description,
+          ...(body ? { content: { 'application/json': { schema: jsonSchema(body, 'output') } } } : {}),
+        };
+      }
+      for (const [code, description] of Object.entries(errorsOf(r))) {
+        responses[code] = {
+          description: `${description} (RFC 9457 problem, every field problem under \`errors\`)`,
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        };
+      }
       (paths[path] ??= {})[r.method] = {
         summary: r.summary,
         security: [{ [r.admin ? 'adminToken' : 'apiKey']: [] }],

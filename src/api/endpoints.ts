@@ -20,6 +20,7 @@ import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
 import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
 import { breakerRetireSignal, breakerStateQuery } from '../../workflows/contract.js';
+import { ID_SHAPES, idParam } from './input.js';
 import { notFound, validationProblem } from './problem.js';
 import {
   createEndpointSchema,
@@ -55,6 +56,7 @@ export function endpointView(e: Endpoint, withSecret = false) {
 export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router {
   const router = Router();
   const r = docs.on(router, '/api/endpoints');
+  router.param('id', idParam(ID_SHAPES.endpoint, 'endpoint'));
 
   /** Deleting or disabling an endpoint retires its breaker, which lets waiting deliveries end. */
   const retireBreaker = (endpointId: string) =>

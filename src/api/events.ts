@@ -9,6 +9,7 @@ import { BacklogFull, type Accepted, type Ingest } from '../ingest/accept.js';
 import type { Replay } from '../replay/replay.js';
 import { HttpProblem, notFound, validationProblem } from './problem.js';
 import { createEventSchema } from './schemas.js';
+import { ID_SHAPES, idempotencyKeyHeader, idParam, queryDate, text } from './input.js';
 
 /** Events in one batch request. */
 export const BATCH_LIMIT = 100;
@@ -16,12 +17,12 @@ export const BATCH_LIMIT = 100;
 export const batchSchema = z.object({ events: z.array(z.unknown()).min(1).max(BATCH_LIMIT) }).strict();
 
 export const listEventsQuerySchema = z.object({
-  type: z.string().max(200).optional(),
-  status: z.string().max(50).optional(),
-  tag: z.string().max(100).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
-  cursor: z.string().max(100).optional(),
+  type: text(200).optional(),
+  status: text(50).optional(),
+  tag: text(100).optional(),
+  from: queryDate.optional(),
+  to: queryDate.optional(),
+  cursor: text(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
@@ -43,6 +44,7 @@ const backlogFull = (err: BacklogFull) =>
 export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest }: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
+  router.param('id', idParam(ID_SHAPES.event, 'event'));
   const uiLink = (workflowId: string) =>
     temporalUiUrl
       ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
@@ -69,16 +71,26 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     {
       summary: 'Send an event',
       body: createEventSchema,
+      headers: z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() }),
       responses: {
         202: 'Accepted: stored; its workflow starts at once or, after a crash or outage, by the dispatcher',
         200: 'A duplicate of an event with the same idempotency key',
-        503: 'Too many accepted events wait for dispatch (Retry-After)',
+      },
+      errors: {
+        409: 'The idempotency key was used for another request',
+        413: 'The payload exceeds 256 KiB',
+        422: 'A plugin refused the event',
+        503: 'Too many accepted events wait for dispatch (Retry-After), or a dependency is down',
       },
     },
     async (req, res) => {
-      const r = await intake(() =>
-        ingest.acceptOne(req.applicationId, req.body, req.header('Idempotency-Key')),
-      );
+      const key = req.header('Idempotency-Key');
+      const checked = key === undefined ? undefined : idempotencyKeyHeader.safeParse(key);
+      if (checked && !checked.success)
+        throw new HttpProblem(400, 'Invalid request', 'the Idempotency-Key header is invalid', [
+          { field: 'Idempotency-Key', message: checked.error.issues.map((i) => i.message).join('; ') },
+        ]);
+      const r = await intake(() => ingest.acceptOne(req.applicationId, req.body, key));
       if (!r.ok) throw new HttpProblem(r.status, r.title, r.detail, r.errors);
       res.status(r.status).location(`/api/events/${r.event.id}`).json(accepted(r));
     },
@@ -90,10 +102,8 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     {
       summary: `Send up to ${BATCH_LIMIT} events, each accepted or refused on its own`,
       body: batchSchema,
-      responses: {
-        207: 'One result per event',
-        503: 'Too many accepted events wait for dispatch (Retry-After)',
-      },
+      responses: { 207: 'One result per event' },
+      errors: { 503: 'Too many accepted events wait for dispatch (Retry-After), or a dependency is down' },
     },
     async (req, res) => {
       const parsed = batchSchema.safeParse(req.body);
@@ -206,7 +216,8 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     '/:id/replay',
     {
       summary: 'Deliver the event again to the endpoints that match it now',
-      responses: { 202: 'Replay started', 409: 'The event or one of its deliveries is still running' },
+      responses: { 202: 'Replay started' },
+      errors: { 409: 'The event or one of its deliveries is still being delivered' },
     },
     async (req, res) => {
       const event = await load(req.applicationId, req.params.id);

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
 
@@ -44,7 +45,11 @@ export function validationProblem(error: z.ZodError): HttpProblem {
 
 export const notFound = (what: string) => new HttpProblem(404, 'Not found', `${what} not found`);
 
-/** The one error middleware: known problems as they are, body-parser errors mapped, the rest 500. */
+/**
+ * The one error middleware: known problems as they are, body-parser errors mapped, other client
+ * errors of Express and its parsers (an unsupported charset or encoding, a path that is not valid
+ * percent-encoding) with their 4xx status, the rest 500.
+ */
 export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, next) => {
     if (res.headersSent) return next(err);
@@ -55,6 +60,13 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
     }
     if (type === 'entity.too.large') {
       return sendProblem(res, new HttpProblem(413, 'Payload too large', 'the request body is too large'));
+    }
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return sendProblem(
+        res,
+        new HttpProblem(status, STATUS_CODES[status] ?? 'Bad request', (err as Error).message),
+      );
     }
     log(err);
     sendProblem(res, new HttpProblem(500, 'Internal error'));

@@ -3,25 +3,33 @@ import { z } from 'zod';
 import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
 import { filterProblems, type FilterGroup } from '../domain/filters.js';
 import { RETRY_BOUNDS } from '../domain/retry.js';
-import { isValidEventPattern, isValidEventType } from '../domain/routing.js';
+import {
+  EVENT_PATTERN_PATTERN,
+  EVENT_TYPE_PATTERN,
+  isValidEventPattern,
+  isValidEventType,
+} from '../domain/routing.js';
+import { refuseUnstorable, text } from './input.js';
 
 /** Request bodies, as in the guide. These schemas are what validates requests. */
 
-const httpUrl = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: 'must use http or https' });
-  }
-  if (url.username || url.password) {
-    ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use headers instead' });
-  }
-});
+const httpUrl = text(2048)
+  .meta({ format: 'uri', pattern: '^https?://' })
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'must use http or https' });
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use headers instead' });
+    }
+  });
 
 const int = (b: { min: number; max: number }) => z.number().int().min(b.min).max(b.max);
 
@@ -64,6 +72,7 @@ export const circuitBreakerSchema = z
  */
 export const filtersSchema = z
   .unknown()
+  .superRefine(refuseUnstorable)
   .superRefine((filter, ctx) => {
     for (const [path, message] of filterProblems(filter)) ctx.addIssue({ code: 'custom', path, message });
   })
@@ -84,7 +93,7 @@ export const RESERVED_HEADERS = [
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const headersSchema = z.record(z.string(), z.string().max(4096)).superRefine((headers, ctx) => {
+const headersSchema = z.record(text(100), text(4096)).superRefine((headers, ctx) => {
   const names = Object.keys(headers);
   if (names.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 headers' });
   for (const name of names) {
@@ -100,28 +109,29 @@ const headersSchema = z.record(z.string(), z.string().max(4096)).superRefine((he
   }
 });
 
-const signatureHeaderSchema = z
-  .string()
+const signatureHeaderSchema = text(100)
   .regex(HEADER_NAME, 'must be an HTTP header name')
   .max(100)
   .refine((h) => !RESERVED_HEADERS.includes(h.toLowerCase()), 'cannot be a header Hookline sets');
 
 /** Every endpoint field, none defaulted: a PATCH is this schema with everything optional. */
 const endpointFields = {
-  name: z.string().trim().min(1).max(200),
+  name: text(200).trim().min(1),
   url: httpUrl,
   events: z
     .array(
-      z.string().refine(isValidEventPattern, {
-        message: 'must be an event type (order.created), a prefix wildcard (order.*) or *',
-      }),
+      text(200)
+        .refine(isValidEventPattern, {
+          message: 'must be an event type (order.created), a prefix wildcard (order.*) or *',
+        })
+        .meta({ pattern: EVENT_PATTERN_PATTERN }),
     )
     .min(1)
     .max(100),
   headers: headersSchema,
   security: z
     .object({
-      secret: z.string().min(8).max(200).optional(),
+      secret: text(200).min(8).optional(),
       signatureHeader: signatureHeaderSchema.optional(),
     })
     .strict(),
@@ -190,7 +200,7 @@ export const updateEndpointSchema = z
 
 export const rotateSecretSchema = z
   .object({
-    secret: z.string().min(8).max(200).optional(),
+    secret: text(200).min(8).optional(),
     /** Seconds the old secret keeps signing; 0 drops it at once. */
     gracePeriod: z
       .number()
@@ -203,13 +213,18 @@ export const rotateSecretSchema = z
 
 export const pageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(100).optional(),
+  cursor: text(100).optional(),
 });
 
 export const createEventSchema = z.strictObject({
-  type: z.string().refine(isValidEventType, { message: 'must be a dotted event type such as order.created' }),
-  source: z.string().max(200).optional(),
-  payload: z.unknown().refine((v) => v !== undefined, { message: 'is required' }),
+  type: text(200)
+    .refine(isValidEventType, { message: 'must be a dotted event type such as order.created' })
+    .meta({ pattern: EVENT_TYPE_PATTERN }),
+  source: text(200).optional(),
+  payload: z
+    .unknown()
+    .refine((v) => v !== undefined, { message: 'is required' })
+    .superRefine(refuseUnstorable),
   options: z
     .object({
       priority: z.enum(['high', 'normal', 'low']).optional(),
@@ -219,8 +234,8 @@ export const createEventSchema = z.strictObject({
         .min(0)
         .max(7 * 24 * 3600 * 1000)
         .optional(),
-      tags: z.array(z.string().max(100)).max(50).optional(),
-      idempotencyKey: z.string().max(200).optional(),
+      tags: z.array(text(100)).max(50).optional(),
+      idempotencyKey: text(200).optional(),
     })
     .default({}),
 });

@@ -22,8 +22,6 @@ export interface FilterGroup {
   conditions: Array<Condition | FilterGroup>;
 }
 
-/** Regexes run on at most this many characters of a field, so matching cost is bounded. */
-export const REGEX_INPUT_LIMIT = 4096;
 export const REGEX_SOURCE_LIMIT = 200;
 export const MAX_FILTER_DEPTH = 5;
 export const MAX_CONDITIONS = 50;
@@ -72,7 +70,8 @@ function compare(a: unknown, b: unknown): number | null {
   return null;
 }
 
-// RE2 semantics (re2js): matching time is linear in the input, so no pattern can run away.
+// RE2 semantics (re2js): matching time is linear in the input, so no pattern can run away and
+// a regex judges the whole value (an event's payload is at most 256 KiB).
 const regexCache = new Map<string, RE2JS>();
 function compiled(source: string): RE2JS {
   let re = regexCache.get(source);
@@ -115,7 +114,7 @@ export function evaluateCondition(c: Condition, event: unknown): boolean {
       return (
         typeof actual === 'string' &&
         typeof expected === 'string' &&
-        compiled(expected).matcher(actual.slice(0, REGEX_INPUT_LIMIT)).find()
+        compiled(expected).matcher(actual).find()
       );
   }
 }

@@ -15,7 +15,12 @@ export function subscribes(patterns: readonly string[], eventType: string): bool
 }
 
 /** Letters, digits, `_`, `-`, `:` in dot-separated segments; optionally ending in `.*`; or `*`. */
-const EVENT_TYPE = /^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/;
+const SEGMENTS = '[A-Za-z0-9_:-]+(\\.[A-Za-z0-9_:-]+)*';
+const EVENT_TYPE = new RegExp(`^${SEGMENTS}$`);
+
+/** The same rules as JSON Schema patterns, for the OpenAPI document (the API's fuzz reads them). */
+export const EVENT_TYPE_PATTERN = `^${SEGMENTS}$`;
+export const EVENT_PATTERN_PATTERN = `^(\\*|${SEGMENTS}(\\.\\*)?)$`;
 
 export function isValidEventType(type: string): boolean {
   return type.length <= 200 && EVENT_TYPE.test(type);

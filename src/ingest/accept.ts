@@ -140,7 +140,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
     );
     const created = stored.filter((s) => s.created).map((s) => s.event);
     backlog?.added(created.length);
-    for (const e of created) metrics?.eventReceived(e.type, e.source);
+    for (const e of created) metrics?.eventReceived(e.type);
     if (immediate) dispatcher?.submit(created);
     return stored.map(({ event, created }, i) =>
       !created && event.bodyHash !== prepared[i]!.row.bodyHash

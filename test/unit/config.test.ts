@@ -37,6 +37,12 @@ describe('configuration', () => {
     }
   });
 
+  it('takes a metrics token of at least 16 characters, and none by default', () => {
+    assert.equal(loadConfig({}).metricsToken, undefined);
+    assert.equal(loadConfig({ HOOKLINE_METRICS_TOKEN: 'm'.repeat(16) }).metricsToken, 'm'.repeat(16));
+    assert.throws(() => loadConfig({ HOOKLINE_METRICS_TOKEN: 'short' }), ConfigError);
+  });
+
   it('requires the settings of the built-in plugins it is asked to load, all named at once', () => {
     assert.throws(
       () => loadConfig({ HOOKLINE_PLUGINS: 'email, operational-webhook' }),

@@ -28,7 +28,7 @@ const prometheus = parse(readFileSync('deploy/prometheus/prometheus.yml', 'utf8'
 /** Every metric the code exports, read from a fresh registry. */
 async function exportedMetrics(): Promise<Set<string>> {
   const metrics = createMetrics({ perEndpoint: true });
-  metrics.eventReceived('a.b', 's');
+  metrics.eventReceived('a.b');
   metrics.attemptSent('ep_1', 2, '200', 0.1);
   metrics.deadLettered('ep_1');
   const none = { pending: 0, oldestSeconds: 0 };

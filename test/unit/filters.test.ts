@@ -156,6 +156,22 @@ describe('filter validation at save time', () => {
     assert.ok(performance.now() - started < 1000);
   });
 
+  it('judges the whole value with a regex, not only its first 4 KiB', () => {
+    const late = { s: 'x'.repeat(5000) + ' urgent' };
+    assert.equal(evaluateCondition({ field: 's', operator: 'regex', value: 'urgent' }, late), true);
+    const spoiled = { s: 'a'.repeat(4100) + 'b urgent' };
+    assert.equal(evaluateCondition({ field: 's', operator: 'regex', value: '^a*$' }, spoiled), false);
+    assert.equal(evaluateCondition({ field: 's', operator: 'regex', value: 'b urgent$' }, spoiled), true);
+  });
+
+  it('runs a regex over a value of the largest payload (256 KiB) in linear time', () => {
+    const started = performance.now();
+    const big = { s: 'a'.repeat(256 * 1024) + '!' };
+    assert.equal(evaluateCondition({ field: 's', operator: 'regex', value: '^(a+)+$' }, big), false);
+    assert.equal(evaluateCondition({ field: 's', operator: 'regex', value: '!$' }, big), true);
+    assert.ok(performance.now() - started < 5000);
+  });
+
   it('reports shape problems beside meaning problems', () => {
     const problems = filterProblems({
       logic: 'XOR',
