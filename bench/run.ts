@@ -16,7 +16,7 @@ import { mapBounded } from '../src/concurrency.js';
 import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
-import { api, startStack, type TestStack } from '../test/helpers/stack.js';
+import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
@@ -342,7 +342,7 @@ async function main() {
     if (runs('history')) {
       const probe = await post(stack, '/api/events', { type: 'hot.hist', payload: {} });
       const temporal = stack.platform.temporal;
-      const fan = await temporal.workflow.getHandle(probe.body.workflowId).result();
+      const fan = await workflowResult(stack, probe.body.workflowId);
       let events =
         (await temporal.workflow.getHandle(probe.body.workflowId).fetchHistory()).events?.length ?? 0;
       for (const endpointId of Object.keys(fan.endpoints)) {

@@ -17,7 +17,7 @@ import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
 import { bearerToken } from './auth.js';
 import { ID_SHAPES, idParam, text } from './input.js';
-import { HttpProblem, notFound, validationProblem } from './problem.js';
+import { HttpProblem, notFound } from './problem.js';
 
 export const createApplicationSchema = z.object({ name: text(200).trim().min(1) }).strict();
 export const createApiKeySchema = z.object({ name: text(200).trim().min(1).default('api key') }).strict();
@@ -59,10 +59,8 @@ export function adminRoutes(db: Db, docs: ApiDocs): Router {
       body: createApplicationSchema,
       responses: { 201: 'The application' },
     },
-    async (req, res) => {
-      const parsed = createApplicationSchema.safeParse(req.body);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const app = await createApplication(db, newId('app'), parsed.data.name);
+    async (req, res, { body }) => {
+      const app = await createApplication(db, newId('app'), body.name);
       res.status(201).json({ id: app.id, name: app.name, createdAt: app.createdAt.toISOString() });
     },
   );
@@ -94,12 +92,10 @@ export function adminRoutes(db: Db, docs: ApiDocs): Router {
       body: createApiKeySchema,
       responses: { 201: 'The key' },
     },
-    async (req, res) => {
+    async (req, res, { body }) => {
       if (!(await applicationExists(db, req.params.id))) throw notFound('application');
-      const parsed = createApiKeySchema.safeParse(req.body ?? {});
-      if (!parsed.success) throw validationProblem(parsed.error);
       const key = generateApiKey();
-      const info = await createApiKey(db, req.params.id, newId('key'), parsed.data.name, key);
+      const info = await createApiKey(db, req.params.id, newId('key'), body.name, key);
       res.status(201).json({ ...keyView(info), key });
     },
   );

@@ -5,7 +5,7 @@ import type { Db } from '../db/pool.js';
 import type { Replay } from '../replay/replay.js';
 import type { ApiDocs } from './docs.js';
 import { ID_SHAPES, idParam, queryDate, text } from './input.js';
-import { HttpProblem, notFound, validationProblem } from './problem.js';
+import { HttpProblem, notFound } from './problem.js';
 
 const view = (d: DeadLetter) => ({
   id: d.id,
@@ -48,10 +48,8 @@ export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay;
   r.get(
     '/',
     { summary: 'List dead letters', query: deadLetterQuerySchema, responses: { 200: 'The dead letters' } },
-    async (req, res) => {
-      const parsed = deadLetterQuerySchema.safeParse(req.query);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const { replayed, ...q } = parsed.data;
+    async (req, res, { query }) => {
+      const { replayed, ...q } = query;
       const rows = await findDeadLetters(db, req.applicationId, {
         ...q,
         ...(replayed ? { replayed: replayed === 'true' } : {}),
@@ -67,10 +65,8 @@ export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay;
       body: bulkReplaySchema,
       responses: { 202: 'How many were replayed' },
     },
-    async (req, res) => {
-      const parsed = bulkReplaySchema.safeParse(req.body ?? {});
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const { started, skipped } = await replay.replayDeadLetters(req.applicationId, parsed.data);
+    async (req, res, { body }) => {
+      const { started, skipped } = await replay.replayDeadLetters(req.applicationId, body);
       res.status(202).json({ replayed: started.length, deliveries: started, skipped });
     },
   );

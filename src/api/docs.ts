@@ -1,7 +1,8 @@
-import type { RequestHandler, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { RouteParameters } from 'express-serve-static-core';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
+import { validationProblem } from './problem.js';
 import { RESPONSE_BODIES } from './responses.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -21,6 +22,18 @@ export interface RouteSpec {
   /** Admin routes take the admin token instead of an API key. */
   admin?: boolean;
 }
+
+/** What the registrar parsed with the route's own schemas, handed to its handler. */
+export interface Parsed<S extends RouteSpec> {
+  body: S['body'] extends z.ZodType ? z.output<S['body']> : undefined;
+  query: S['query'] extends z.ZodObject ? z.output<S['query']> : undefined;
+}
+
+export type RouteHandler<Path extends string, S extends RouteSpec> = (
+  req: Request<RouteParameters<Path>>,
+  res: Response,
+  input: Parsed<S>,
+) => unknown;
 
 interface DocumentedRoute extends RouteSpec {
   method: Method;
@@ -66,7 +79,9 @@ const parametersOf = (schema: z.ZodObject | undefined, where: 'query' | 'header'
 
 /**
  * Routes are registered through here, so the OpenAPI document is made from the very schemas the
- * handlers validate with, and no route can exist without being in it.
+ * requests are validated with, and no route can exist without being in it. The registrar parses
+ * the body and the query with the route's schemas (400 listing every problem) and hands the
+ * parsed values to the handler: one parse, by the schema that is documented.
  */
 export class ApiDocs {
   readonly routes: DocumentedRoute[] = [];
@@ -75,13 +90,26 @@ export class ApiDocs {
   on(router: Router, prefix: string) {
     const add =
       (method: Method) =>
-      <Path extends string>(
+      <Path extends string, S extends RouteSpec>(
         path: Path,
-        spec: RouteSpec,
-        handler: RequestHandler<RouteParameters<Path>>,
+        spec: S,
+        handler: RouteHandler<Path, S>,
       ): void => {
         this.routes.push({ method, path: `${prefix}${path === '/' ? '' : path}`, ...spec });
-        router[method](path, handler);
+        router[method](path, async (req: Request<RouteParameters<Path>>, res: Response) => {
+          const parse = (schema: z.ZodType | undefined, value: unknown) => {
+            if (!schema) return undefined;
+            const parsed = schema.safeParse(value);
+            if (!parsed.success) throw validationProblem(parsed.error);
+            return parsed.data;
+          };
+          // A POST without a body (a replay, a rotation) is an empty object to its schema.
+          const input = {
+            body: parse(spec.body, req.body ?? {}),
+            query: parse(spec.query, req.query),
+          } as Parsed<S>;
+          await handler(req, res, input);
+        });
       };
     return { get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };
   }

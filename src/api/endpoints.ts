@@ -21,7 +21,8 @@ import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
 import { breakerRetireSignal, breakerStateQuery } from '../../workflows/contract.js';
 import { ID_SHAPES, idParam } from './input.js';
-import { notFound, validationProblem } from './problem.js';
+import { keysetPage } from './pagination.js';
+import { notFound } from './problem.js';
 import {
   createEndpointSchema,
   pageQuerySchema,
@@ -80,10 +81,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       body: createEndpointSchema,
       responses: { 201: 'The endpoint, with its secret' },
     },
-    async (req, res) => {
-      const parsed = createEndpointSchema.safeParse(req.body);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const body = parsed.data;
+    async (req, res, { body }) => {
       const endpoint = await insertEndpoint(db, {
         id: newId('ep'),
         applicationId: req.applicationId,
@@ -110,16 +108,15 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       query: pageQuerySchema,
       responses: { 200: 'A page of endpoints and nextCursor' },
     },
-    async (req, res) => {
-      const parsed = pageQuerySchema.safeParse(req.query);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const { limit, cursor } = parsed.data;
-      const rows = await listEndpoints(db, req.applicationId, { limit: limit + 1, cursor });
-      const page = rows.slice(0, limit);
-      res.json({
-        data: page.map((e) => endpointView(e)),
-        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
-      });
+    async (req, res, { query }) => {
+      const { limit, cursor } = query;
+      res.json(
+        await keysetPage(
+          limit,
+          (n) => listEndpoints(db, req.applicationId, { limit: n, cursor }),
+          (e) => endpointView(e),
+        ),
+      );
     },
   );
 
@@ -134,10 +131,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       body: updateEndpointSchema,
       responses: { 200: 'The endpoint' },
     },
-    async (req, res) => {
-      const parsed = updateEndpointSchema.safeParse(req.body);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const b = parsed.data;
+    async (req, res, { body: b }) => {
       const before = await load(req.applicationId, req.params.id);
       const updated = await updateEndpoint(db, req.applicationId, req.params.id, {
         name: b.name,
@@ -178,16 +172,14 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       body: rotateSecretSchema,
       responses: { 200: 'The endpoint, with its new secret' },
     },
-    async (req, res) => {
-      const parsed = rotateSecretSchema.safeParse(req.body ?? {});
-      if (!parsed.success) throw validationProblem(parsed.error);
+    async (req, res, { body }) => {
       await load(req.applicationId, req.params.id);
       const rotated = await rotateSecret(
         db,
         req.applicationId,
         req.params.id,
-        parsed.data.secret ?? generateSecret(),
-        parsed.data.gracePeriod * 1000,
+        body.secret ?? generateSecret(),
+        body.gracePeriod * 1000,
       );
       if (!rotated) throw notFound('endpoint');
       res.json(endpointView(rotated, true));

@@ -7,7 +7,8 @@ import type { ApiDocs } from './docs.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { BacklogFull, type Accepted, type Ingest } from '../ingest/accept.js';
 import type { Replay } from '../replay/replay.js';
-import { HttpProblem, notFound, validationProblem } from './problem.js';
+import { keysetPage } from './pagination.js';
+import { HttpProblem, notFound } from './problem.js';
 import { createEventSchema } from './schemas.js';
 import { ID_SHAPES, idempotencyKeyHeader, idParam, queryDate, text } from './input.js';
 
@@ -83,14 +84,14 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
         503: 'Too many accepted events wait for dispatch (Retry-After), or a dependency is down',
       },
     },
-    async (req, res) => {
+    async (req, res, { body }) => {
       const key = req.header('Idempotency-Key');
       const checked = key === undefined ? undefined : idempotencyKeyHeader.safeParse(key);
       if (checked && !checked.success)
         throw new HttpProblem(400, 'Invalid request', 'the Idempotency-Key header is invalid', [
           { field: 'Idempotency-Key', message: checked.error.issues.map((i) => i.message).join('; ') },
         ]);
-      const r = await intake(() => ingest.acceptOne(req.applicationId, req.body, key));
+      const r = await intake(() => ingest.acceptOne(req.applicationId, body, key));
       if (!r.ok) throw new HttpProblem(r.status, r.title, r.detail, r.errors);
       res.status(r.status).location(`/api/events/${r.event.id}`).json(accepted(r));
     },
@@ -105,10 +106,8 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
       responses: { 207: 'One result per event' },
       errors: { 503: 'Too many accepted events wait for dispatch (Retry-After), or a dependency is down' },
     },
-    async (req, res) => {
-      const parsed = batchSchema.safeParse(req.body);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const results = (await intake(() => ingest.acceptBatch(req.applicationId, parsed.data.events))).map(
+    async (req, res, { body }) => {
+      const results = (await intake(() => ingest.acceptBatch(req.applicationId, body.events))).map(
         (r, index) =>
           r.ok
             ? {
@@ -141,16 +140,11 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
       query: listEventsQuerySchema,
       responses: { 200: 'A page of events and nextCursor' },
     },
-    async (req, res) => {
-      const parsed = listEventsQuerySchema.safeParse(req.query);
-      if (!parsed.success) throw validationProblem(parsed.error);
-      const { limit, ...q } = parsed.data;
-      const rows = await listEvents(db, req.applicationId, { ...q, limit: limit + 1 });
-      const page = rows.slice(0, limit);
-      res.json({
-        data: page.map(summary),
-        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
-      });
+    async (req, res, { query }) => {
+      const { limit, ...q } = query;
+      res.json(
+        await keysetPage(limit, (n) => listEvents(db, req.applicationId, { ...q, limit: n }), summary),
+      );
     },
   );
 

@@ -239,3 +239,6 @@ export const createEventSchema = z.strictObject({
     })
     .default({}),
 });
+
+/** An event as the API accepts it, validated. */
+export type CreateEvent = z.output<typeof createEventSchema>;

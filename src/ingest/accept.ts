@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { createEventSchema } from '../api/schemas.js';
+import { createEventSchema, type CreateEvent } from '../api/schemas.js';
 import { insertEvents, type NewEvent, type StoredEvent } from '../db/events.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
@@ -60,17 +60,14 @@ function invalid(status: 400 | 422, title: string, error: z.ZodError): Refused {
  * same event (200); with another request, 409.
  */
 export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plugins }: IngestDeps) {
-  /** Validation, the request's hash, plugins and the size limit: everything before the store. */
+  /** The request's hash, plugins and the size limit: everything between validation and the store. */
   async function prepare(
     applicationId: string,
-    input: unknown,
+    sent: CreateEvent,
     headerKey: string | undefined,
   ): Promise<Prepared | Refused> {
-    const parsed = createEventSchema.safeParse(input);
-    if (!parsed.success) return invalid(400, 'Invalid request', parsed.error);
     // The idempotency key and hash are of the request as sent, so a retry matches even when a
     // plugin enriches it differently the second time.
-    const sent = parsed.data;
     const key = headerKey ?? sent.options.idempotencyKey;
     const { idempotencyKey: _k, ...sentOptions } = sent.options;
     const bodyHash = createHash('sha256')
@@ -155,14 +152,14 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
   }
 
   return {
-    /** One event. Throws BacklogFull when the dispatch backlog is at its cap. */
+    /** One event, validated by the caller. Throws BacklogFull when the dispatch backlog is at its cap. */
     async acceptOne(
       applicationId: string,
-      input: unknown,
+      event: CreateEvent,
       headerKey: string | undefined,
     ): Promise<Accepted | Refused> {
       checkBacklog();
-      const p = await prepare(applicationId, input, headerKey);
+      const p = await prepare(applicationId, event, headerKey);
       if (!p.ok) return p;
       return (await commit([p]))[0]!;
     },
@@ -173,7 +170,14 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
      */
     async acceptBatch(applicationId: string, items: readonly unknown[]): Promise<Array<Accepted | Refused>> {
       checkBacklog();
-      const prepared = await Promise.all(items.map((item) => prepare(applicationId, item, undefined)));
+      const prepared = await Promise.all(
+        items.map((item) => {
+          const parsed = createEventSchema.safeParse(item);
+          return parsed.success
+            ? prepare(applicationId, parsed.data, undefined)
+            : invalid(400, 'Invalid request', parsed.error);
+        }),
+      );
       const good = prepared.filter((p): p is Prepared => p.ok);
       const committed = (await commit(good)) as Array<Accepted | Refused>;
       let next = 0;

@@ -7,7 +7,7 @@ import { backup, restore, TABLES } from '../../scripts/backup.js';
 import { loadConfig } from '../../src/config.js';
 import { freePort } from '../helpers/ports.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { api, startStack, type TestStack, workflowResult } from '../helpers/stack.js';
 
 describe('backup and restore', () => {
   const cleanup: string[] = [];
@@ -30,7 +30,7 @@ describe('backup and restore', () => {
       events: ['*'],
     });
     const ev = await api(original, 'POST', '/api/events', { type: 'kept.x', payload: { keep: true } });
-    await original.platform.temporal.workflow.getHandle(ev.body.workflowId).result();
+    await workflowResult(original, ev.body.workflowId);
     await original.stop({ keepData: true }); // the Temporal file is copied while Hookline is stopped
 
     const dir = await mkdtemp(path.join(tmpdir(), 'hookline-backup-'));

@@ -10,6 +10,7 @@ import {
   type TestStack,
   startStackAndReceiver,
   stopStackAndReceiver,
+  workflowResult,
 } from '../helpers/stack.js';
 
 describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', () => {
@@ -73,8 +74,7 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     assert.equal(exactReq!.headers.authorization, 'Bearer receiver-token');
 
     // The event's record shows three delivered deliveries once its workflow is done.
-    const handle = stack.platform.temporal.workflow.getHandle(sent.body.workflowId);
-    const fanout = await handle.result();
+    const fanout = await workflowResult(stack, sent.body.workflowId);
     assert.equal(fanout.matched, 3);
     assert.equal(fanout.delivered, 3);
     const event = await api(stack, 'GET', `/api/events/${sent.body.eventId}`);
@@ -141,7 +141,7 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
       await verifyBodySignature('webhook-secret-key', String(got!.headers['x-signature']), got!.body),
       true,
     );
-    await stack.platform.temporal.workflow.getHandle(small.body.workflowId).result();
+    await workflowResult(stack, small.body.workflowId);
     assert.equal(receiver.to('/webhooks/orders').length, 1, 'the 50.00 order did not pass the filter');
   });
 
@@ -283,7 +283,7 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
   it('finds the same endpoints and events after a restart on the same data', async () => {
     const before = await api(stack, 'GET', '/api/endpoints');
     const sent = await api(stack, 'POST', '/api/events', { type: 'user.created', payload: { id: 1 } });
-    await stack.platform.temporal.workflow.getHandle(sent.body.workflowId).result();
+    await workflowResult(stack, sent.body.workflowId);
     await stack.stop({ keepData: true });
     stack = await startStack({ dataDir: stack.dataDir, apiKey: stack.apiKey });
     const after = await api(stack, 'GET', '/api/endpoints');

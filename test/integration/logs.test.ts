@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { api, startStack, type TestStack, workflowResult } from '../helpers/stack.js';
 
 describe('structured logs of a full run', () => {
   const logs: string[] = [];
@@ -62,7 +62,7 @@ describe('structured logs of a full run', () => {
     receiver.respond('/logged', 500);
     const failing = await api(stack, 'POST', '/api/events', { type: 'log.fail', payload: { n: 2 } });
     await receiver.waitFor(3, { path: '/logged' });
-    await stack.platform.temporal.workflow.getHandle(failing.body.workflowId).result();
+    await workflowResult(stack, failing.body.workflowId);
     for (const r of receiver.to('/logged')) {
       secrets.push(...String(r.headers['webhook-signature']).split(' '), String(r.headers['x-signature']));
     }

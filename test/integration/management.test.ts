@@ -8,6 +8,7 @@ import {
   type TestStack,
   startStackAndReceiver,
   stopStackAndReceiver,
+  workflowResult,
 } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -91,7 +92,7 @@ describe('management API on the real stack', () => {
 
     const before = receiver.to('/tenant-b').length;
     const fromA = await a('POST', '/api/events', { type: 'b.happened', payload: {} });
-    const fanout = await stack.platform.temporal.workflow.getHandle(fromA.body.workflowId).result();
+    const fanout = await workflowResult(stack, fromA.body.workflowId);
     assert.equal(fanout.matched, 0);
     assert.equal(receiver.to('/tenant-b').length, before, "A's event never reached B's endpoint");
   });
@@ -264,7 +265,7 @@ describe('management API on the real stack', () => {
     await api(stack, 'PATCH', `/api/endpoints/${ep.body.id}`, { enabled: true });
     const [dead] = (await api(stack, 'GET', `/api/dead-letters?endpointId=${ep.body.id}`)).body.data;
     const replay = await api(stack, 'POST', `/api/dead-letters/${dead.id}/replay`);
-    const replayed = await stack.platform.temporal.workflow.getHandle(replay.body.workflowId).result();
+    const replayed = await workflowResult(stack, replay.body.workflowId);
     assert.equal(replayed.status, 'delivered');
     assert.equal(receiver.to('/paused').length, 2);
   });

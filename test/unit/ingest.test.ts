@@ -66,7 +66,11 @@ describe('intake (the service, without HTTP)', () => {
   it('stores nothing for a refused event', async () => {
     const { db, statements } = recordingDb();
     const ingest = createIngest({ db, maxBacklog: 0 });
-    const r = await ingest.acceptOne('app_1', { type: 'a.b', payload: 'x'.repeat(300 * 1024) }, undefined);
+    const r = await ingest.acceptOne(
+      'app_1',
+      { type: 'a.b', payload: 'x'.repeat(300 * 1024), options: {} },
+      undefined,
+    );
     assert.equal(r.status, 413);
     assert.equal(statements.length, 0);
   });
@@ -74,10 +78,16 @@ describe('intake (the service, without HTTP)', () => {
   it('refuses with BacklogFull once the dispatch backlog is at its cap, before touching the database', async () => {
     const { db, statements } = recordingDb();
     const ingest = createIngest({ db, maxBacklog: 10, backlog: backlogOf(10) });
-    await assert.rejects(ingest.acceptOne('app_1', { type: 'a.b', payload: {} }, undefined), BacklogFull);
+    await assert.rejects(
+      ingest.acceptOne('app_1', { type: 'a.b', payload: {}, options: {} }, undefined),
+      BacklogFull,
+    );
     await assert.rejects(ingest.acceptBatch('app_1', [{ type: 'a.b', payload: {} }]), BacklogFull);
     assert.equal(statements.length, 0);
     const below = createIngest({ db, maxBacklog: 10, backlog: backlogOf(9) });
-    assert.equal((await below.acceptOne('app_1', { type: 'a.b', payload: {} }, undefined)).status, 202);
+    assert.equal(
+      (await below.acceptOne('app_1', { type: 'a.b', payload: {}, options: {} }, undefined)).status,
+      202,
+    );
   });
 });
