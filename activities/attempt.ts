@@ -120,7 +120,8 @@ export function createAttemptActivities({
           responseBody: http.responseBody,
           responseHeaders: http.responseHeaders,
         },
-        http.outcome === 'retryable' ? 'retrying' : http.outcome,
+        // A 410 ends the delivery as failed (its dead letter follows in the same run).
+        http.outcome === 'retryable' ? 'retrying' : http.outcome === 'gone' ? 'failed' : http.outcome,
       );
       const sent = endpoint?.enabled === true && http.errorClass !== 'config';
       if (sent) {

@@ -1,10 +1,11 @@
+import type { DeliveryStatus } from '../../workflows/contract.js';
 import type { Db } from './pool.js';
 
 export interface Delivery {
   id: string;
   eventId: string;
   endpointId: string;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
@@ -42,7 +43,7 @@ export async function ensureDelivery(
 }
 
 /** Records one attempt and the delivery's resulting state; re-running the same attempt is a no-op. */
-export async function recordAttempt(db: Db, a: AttemptRecord, deliveryStatus: string): Promise<void> {
+export async function recordAttempt(db: Db, a: AttemptRecord, deliveryStatus: DeliveryStatus): Promise<void> {
   const client = await db.connect();
   try {
     await client.query('BEGIN');
@@ -85,7 +86,7 @@ interface DeliveryRow {
   id: string;
   event_id: string;
   endpoint_id: string;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   last_status_code: number | null;
   last_error: string | null;
@@ -112,7 +113,12 @@ export async function listDeliveriesOfEvent(db: Db, eventId: string): Promise<De
 }
 
 /** Sets the delivery's status (delivered, retrying, waiting_circuit, dead_lettered…) for its run. */
-export async function setDeliveryStatus(db: Db, id: string, run: number, status: string): Promise<void> {
+export async function setDeliveryStatus(
+  db: Db,
+  id: string,
+  run: number,
+  status: DeliveryStatus,
+): Promise<void> {
   await db.query('UPDATE deliveries SET status = $3, updated_at = now() WHERE id = $1 AND run = $2', [
     id,
     run,
