@@ -45,7 +45,8 @@ const keyView = (k: ApiKeyInfo) => ({
   revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
-export function adminRoutes(db: Db, docs: ApiDocs): Router {
+/** `keysChanged`: a key was revoked or an application deleted (the API forgets remembered keys). */
+export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () => {}): Router {
   const router = Router();
   const r = docs.on(router, '/api/admin');
   router.param('id', idParam(ID_SHAPES.admin, 'application'));
@@ -79,6 +80,7 @@ export function adminRoutes(db: Db, docs: ApiDocs): Router {
     { summary: 'Delete an application and everything it owns', admin: true, responses: { 204: 'Deleted' } },
     async (req, res) => {
       if (!(await deleteApplication(db, req.params.id))) throw notFound('application');
+      keysChanged();
       res.status(204).end();
     },
   );
@@ -118,6 +120,7 @@ export function adminRoutes(db: Db, docs: ApiDocs): Router {
     { summary: 'Revoke an API key', admin: true, responses: { 204: 'Revoked' } },
     async (req, res) => {
       if (!(await revokeApiKey(db, req.params.id, req.params.keyId))) throw notFound('API key');
+      keysChanged();
       res.status(204).end();
     },
   );

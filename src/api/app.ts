@@ -8,7 +8,7 @@ import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import type { Ingest } from '../ingest/accept.js';
-import { metricsAuthorized, requireApiKey } from './auth.js';
+import { keyLookup, metricsAuthorized, requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
 import { taskQueueBacklog, type Metrics } from '../metrics.js';
 import { rateLimit } from './rate-limit.js';
@@ -122,11 +122,12 @@ export function createApp(deps: AppDeps): Express {
   const admin = express.Router();
   admin.use(requireAdminToken(deps.adminToken));
   admin.use(jsonBody('64kb'));
-  admin.use(adminRoutes(deps.db, docs));
+  const keys = keyLookup(deps.db);
+  admin.use(adminRoutes(deps.db, docs, keys.forget));
   app.use('/api/admin', admin);
 
   const api = express.Router();
-  api.use(requireApiKey(deps.db));
+  api.use(requireApiKey(keys));
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
   api.use(jsonBody('10mb'));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));

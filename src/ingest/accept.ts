@@ -9,6 +9,7 @@ import { IngestRejected, type PluginHost } from '../plugins/host.js';
 import type { FieldProblem } from '../api/problem.js';
 import type { BacklogWatch } from './backlog.js';
 import { IMMEDIATE_LEASE_MS, type Dispatcher } from './dispatcher.js';
+import { groupCommit } from './group-commit.js';
 
 /** One event's payload, serialised, may be this large; larger is refused (413). */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -128,7 +129,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
   }
 
   /** Stores the prepared events in one statement and hands the new ones to the dispatcher. */
-  async function commit(prepared: readonly Prepared[]): Promise<Accepted[] | Refused[]> {
+  async function commit(prepared: readonly Prepared[]): Promise<Array<Accepted | Refused>> {
     const immediate = dispatcher?.hasRoom() ?? false;
     const stored = await insertEvents(
       db,
@@ -148,8 +149,11 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
             detail: `the key was used for event ${event.id} with a different request`,
           }
         : { ok: true, status: created ? 202 : 200, event, duplicate: !created },
-    ) as Accepted[] | Refused[];
+    );
   }
+
+  // Single events from concurrent requests share statements (see groupCommit).
+  const commitOne = groupCommit((group: readonly Prepared[]) => commit(group));
 
   return {
     /** One event, validated by the caller. Throws BacklogFull when the dispatch backlog is at its cap. */
@@ -161,7 +165,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
       checkBacklog();
       const p = await prepare(applicationId, event, headerKey);
       if (!p.ok) return p;
-      return (await commit([p]))[0]!;
+      return commitOne(p);
     },
 
     /**
@@ -179,7 +183,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
         }),
       );
       const good = prepared.filter((p): p is Prepared => p.ok);
-      const committed = (await commit(good)) as Array<Accepted | Refused>;
+      const committed = await commit(good);
       let next = 0;
       return prepared.map((p) => (p.ok ? committed[next++]! : p));
     },
