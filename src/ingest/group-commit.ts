@@ -1,18 +1,18 @@
 /**
- * Group commit: items submitted while a commit runs wait and go into the next one together, so
- * under load many requests share one statement and one round trip, and at low load an item is
+ * Group commit: items submitted while `lanes` commits run wait and go into the next one together,
+ * so under load many requests share one statement and one round trip, and at low load an item is
  * committed at once (no timer, no added latency). A group that fails is committed again item by
  * item, so one item's failure is that item's alone.
  */
 export function groupCommit<T, R>(
   commit: (items: readonly T[]) => Promise<R[]>,
-  maxGroup = 500,
+  { lanes = 1, maxGroup = 500 }: { lanes?: number; maxGroup?: number } = {},
 ): (item: T) => Promise<R> {
   const waiting: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
-  let running = false;
+  let running = 0;
 
   async function run(): Promise<void> {
-    running = true;
+    running++;
     while (waiting.length) {
       const group = waiting.splice(0, maxGroup);
       try {
@@ -23,12 +23,12 @@ export function groupCommit<T, R>(
         else await Promise.all(group.map((g) => commit([g.item]).then(([r]) => g.resolve(r!), g.reject)));
       }
     }
-    running = false;
+    running--;
   }
 
   return (item) =>
     new Promise<R>((resolve, reject) => {
       waiting.push({ item, resolve, reject });
-      if (!running) void run();
+      if (running < lanes) void run();
     });
 }
