@@ -12,6 +12,7 @@ import { ensureDefaultApplication } from './db/applications.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db } from './db/pool.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
+import { embeddedRestarts, supervise } from './infra/supervisor.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -25,7 +26,17 @@ export interface PlatformOptions {
   log: Logger;
   /** Prebuilt workflow bundle (tests); otherwise bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** An embedded part died and could not be restarted (`npm start` exits non-zero). */
+  onFatal?: (err: Error) => void;
 }
+
+/** No stop step may hold up shutdown for longer than this (the worker's drain has its own grace). */
+const STOP_STEP_MS = 5_000;
+const within = (ms: number, work: Promise<void>) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 
 const listen = (server: Server, port: number, host: string) =>
   new Promise<void>((resolve, reject) => {
@@ -55,12 +66,17 @@ export interface Platform {
  * Temporal (dev server unless TEMPORAL_ADDRESS), migrations, then the worker and/or the API.
  * `stop()` stops them in reverse order; a failed start stops what had started.
  */
-export async function startPlatform({ config, log, workflowBundle }: PlatformOptions): Promise<Platform> {
-  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+export async function startPlatform({
+  config,
+  log,
+  workflowBundle,
+  onFatal = (err) => log.error({ err }, 'an embedded part is down for good'),
+}: PlatformOptions): Promise<Platform> {
+  const stops: Array<{ name: string; stop: () => Promise<void>; withinMs?: number }> = [];
   const stop = async () => {
     for (const part of stops.reverse().splice(0)) {
       try {
-        await part.stop();
+        await within(part.withinMs ?? STOP_STEP_MS, part.stop());
         log.debug({ part: part.name }, 'stopped');
       } catch (err) {
         log.warn({ err, part: part.name }, 'stop failed');
@@ -69,30 +85,52 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
   };
 
   try {
+    const restarts = embeddedRestarts();
+    const supervision = (part: string) => ({
+      part,
+      log,
+      onRestart: () => restarts.inc({ part }),
+      onGiveUp: onFatal,
+    });
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.postgresPort });
+      const pg = await supervise(
+        () =>
+          startEmbeddedPostgres({
+            dataDir: config.dataDir,
+            port: config.postgresPort,
+            log: (line) => log.warn(line),
+          }),
+        supervision('postgres'),
+      );
       stops.push({ name: 'postgres', stop: pg.stop });
-      databaseUrl = pg.url;
+      databaseUrl = pg.first.url;
     }
 
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl: string | undefined;
     if (!temporalAddress) {
-      const dev = await startDevServer({
-        dataDir: path.join(config.dataDir, 'temporal'),
-        port: config.temporalPort,
-        uiPort: config.temporalUiPort,
-        namespace: config.temporalNamespace,
-      });
+      const dev = await supervise(
+        () =>
+          startDevServer({
+            dataDir: path.join(config.dataDir, 'temporal'),
+            port: config.temporalPort,
+            uiPort: config.temporalUiPort,
+            namespace: config.temporalNamespace,
+            log: (line) => log.warn(line),
+          }),
+        supervision('temporal'),
+      );
       stops.push({ name: 'temporal dev server', stop: dev.stop });
-      temporalAddress = dev.address;
-      temporalUiUrl = dev.uiUrl;
+      temporalAddress = dev.first.address;
+      temporalUiUrl = dev.first.uiUrl;
     }
 
     const db = createPool(databaseUrl);
     stops.push({ name: 'database pool', stop: () => db.end() });
-    const applied = await migrate(db);
+    // Migrations may run long: their own connection, without the pool's query timeout.
+    const migrations = createPool(databaseUrl, 1, { queryTimeoutMs: 0 });
+    const applied = await migrate(migrations).finally(() => migrations.end());
     if (applied.length) log.info({ versions: applied }, 'database migrations applied');
 
     // A process that runs the worker builds its client on the worker's native connection, so the
@@ -107,6 +145,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
+    metrics.registry.registerMetric(restarts);
     const plugins = await loadPlugins(
       config.plugins,
       { env: config.env, log: log.child({ component: 'plugin' }) },
@@ -150,6 +189,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       }
       stops.push({
         name: 'worker',
+        withinMs: config.shutdownGraceMs + STOP_STEP_MS,
         stop: async () => {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running.catch(() => {});
