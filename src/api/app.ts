@@ -9,7 +9,8 @@ import { ApiDocs } from './docs.js';
 import type { PluginHost } from '../plugins/host.js';
 import { requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
-import { taskQueueBacklog, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
+import { checkHealth } from '../health.js';
 import { rateLimit } from './rate-limit.js';
 import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -70,32 +71,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  /** 200 when the database, Temporal and a polling worker are all there; else 503 naming what is not. */
   app.get('/health', async (_req, res) => {
-    const check = async (fn: () => Promise<unknown>) =>
-      fn().then(
-        (v) => (v === false ? 'down' : 'ok'),
-        () => 'down',
-      );
-    const [database, temporal, worker] = await Promise.all([
-      check(() => deps.db.query('SELECT 1')),
-      check(() => deps.temporal.workflowService.getSystemInfo({})),
-      check(async () => {
-        const b = await taskQueueBacklog({
-          temporal: deps.temporal,
-          namespace: deps.namespace,
-          taskQueue: deps.taskQueue,
-        });
-        return b.workflowPollers > 0;
-      }),
-    ]);
-    const parts = { api: 'ok', database, temporal, worker };
-    const failing = Object.entries(parts)
-      .filter(([, v]) => v !== 'ok')
-      .map(([k]) => k);
-    res
-      .status(failing.length ? 503 : 200)
-      .json({ status: failing.length ? 'unhealthy' : 'ok', ...parts, failing });
+    const { httpStatus, body } = await checkHealth(deps);
+    res.status(httpStatus).json(body);
   });
 
   app.get('/metrics', async (_req, res) => {
@@ -115,8 +93,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/admin', admin);
 
   const api = express.Router();
-  api.use(requireApiKey(deps.db));
+  // The token is taken when the request arrives, before anything waits for the database.
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
+  api.use(requireApiKey(deps.db));
   api.use((req, _res, next) => {
     if (
       ['POST', 'PUT', 'PATCH'].includes(req.method) &&
