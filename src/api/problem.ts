@@ -52,6 +52,7 @@ const CONNECTION_CODES = new Set([
 ]);
 const DB_DOWN_MESSAGES = [
   'Connection terminated',
+  'timeout expired',
   'timeout exceeded when trying to connect',
   'Query read timeout',
   'Client has encountered a connection error',

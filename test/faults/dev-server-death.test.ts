@@ -78,7 +78,9 @@ describe('the death of the embedded dev server', () => {
     await waitUntil(async () => expected.every((id) => webhookIds(receiver.received).has(id)), 120_000).catch(
       () => {
         const got = webhookIds(receiver.received);
-        throw new Error(`not delivered: ${expected.filter((id) => !got.has(id)).length} of ${expected.length}`);
+        throw new Error(
+          `not delivered: ${expected.filter((id) => !got.has(id)).length} of ${expected.length}`,
+        );
       },
     );
     const log = proc.output().slice(logBefore);

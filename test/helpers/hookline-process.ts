@@ -238,7 +238,7 @@ export interface Producer {
 
 /**
  * A producer like the SDK: `perSecond` new events a second, each with its own Idempotency-Key,
- * retried on 429/503 and network errors (after Retry-After, at most 2 s) until accepted.
+ * retried on 429/503 (after Retry-After, at most 5 s) and network errors until accepted.
  */
 export function produce(
   proc: { apiUrl: string },
@@ -271,7 +271,7 @@ export function produce(
         }
         if (res.status !== 503 && res.status !== 429)
           throw new Error(`event ${n}: ${res.status} ${JSON.stringify(res.body)}`);
-        const wait = Math.min(2, Number(res.headers.get('retry-after') ?? 1)) * 1000;
+        const wait = Math.min(5, Number(res.headers.get('retry-after') ?? 1)) * 1000;
         await new Promise((r) => setTimeout(r, wait));
       } catch (err) {
         if ((err as Error).message.startsWith(`event ${n}:`)) throw err;
