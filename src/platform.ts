@@ -30,8 +30,13 @@ export interface PlatformOptions {
   onFatal?: (err: Error) => void;
 }
 
-/** No stop step may hold up shutdown for longer than this (the worker's drain has its own grace). */
+/**
+ * No stop step may hold up shutdown for longer than STOP_STEP_MS (the worker's drain has its
+ * grace), and the whole stop ends within the grace plus STOP_TAIL_MS whatever is down: a step
+ * cut short leaves its part to the exit handler and watchdogs (src/infra/processes.ts).
+ */
 const STOP_STEP_MS = 5_000;
+const STOP_TAIL_MS = 4_000;
 const within = (ms: number, work: Promise<void>) =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
@@ -74,9 +79,11 @@ export async function startPlatform({
 }: PlatformOptions): Promise<Platform> {
   const stops: Array<{ name: string; stop: () => Promise<void>; withinMs?: number }> = [];
   const stop = async () => {
+    const deadline = Date.now() + config.shutdownGraceMs + STOP_TAIL_MS;
     for (const part of stops.reverse().splice(0)) {
       try {
-        await within(part.withinMs ?? STOP_STEP_MS, part.stop());
+        const budget = Math.min(part.withinMs ?? STOP_STEP_MS, Math.max(500, deadline - Date.now()));
+        await within(budget, part.stop());
         log.debug({ part: part.name }, 'stopped');
       } catch (err) {
         log.warn({ err, part: part.name }, 'stop failed');
@@ -127,7 +134,8 @@ export async function startPlatform({
     }
 
     const db = createPool(databaseUrl);
-    stops.push({ name: 'database pool', stop: () => db.end() });
+    // Idle connections close at once; one held by a frozen server is not waited for.
+    stops.push({ name: 'database pool', stop: () => db.end(), withinMs: 1_000 });
     // Migrations may run long: their own connection, without the pool's query timeout.
     const migrations = createPool(databaseUrl, 1, { queryTimeoutMs: 0 });
     const applied = await migrate(migrations).finally(() => migrations.end());
@@ -161,7 +169,8 @@ export async function startPlatform({
 
     if (config.role !== 'api') {
       const dispatcher = createDeliveryAgent(config.allowPrivateNetworks);
-      stops.push({ name: 'http agent', stop: () => dispatcher.close() });
+      // Stopped after the worker: a request still open is an attempt Temporal will run again.
+      stops.push({ name: 'http agent', stop: () => dispatcher.destroy() });
       const worker = await createWorker({
         connection: native!,
         namespace: config.temporalNamespace,
@@ -189,7 +198,7 @@ export async function startPlatform({
       }
       stops.push({
         name: 'worker',
-        withinMs: config.shutdownGraceMs + STOP_STEP_MS,
+        withinMs: config.shutdownGraceMs + 1_500,
         stop: async () => {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running.catch(() => {});

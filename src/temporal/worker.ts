@@ -58,7 +58,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     shutdownGraceTime: opts.shutdownGraceMs,
     // Activities that ignore their cancellation (a query to a frozen database) must not hold the
     // process past the grace: what did not finish is retried by Temporal on another worker.
-    shutdownForceTime: opts.shutdownGraceMs + 3_000,
+    shutdownForceTime: opts.shutdownGraceMs + 1_000,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }
