@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   call,
@@ -111,6 +112,45 @@ describe('the death of the embedded dev server', () => {
   it('stops everything it started', async () => {
     process.kill(proc.pid, 'SIGTERM');
     await proc.exited;
+    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
+      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
+    });
+  });
+
+  it('exits non-zero, with the reason, when the dev server cannot be restarted', async () => {
+    proc = await startHookline(inst);
+    const dev = embeddedPids(inst).temporal!;
+    known.push(proc.pid, dev, embeddedPids(inst).postgres!);
+    // Another program takes the dev server's port the moment it is free: no restart can work.
+    const squatter = createServer((socket) => socket.destroy());
+    process.kill(dev, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(
+      () =>
+        new Promise<boolean>((resolve) => {
+          squatter.once('error', () => resolve(false));
+          squatter.listen(inst.temporalPort, '127.0.0.1', () => resolve(true));
+        }),
+      10_000,
+      20,
+    );
+    try {
+      const { code } = await proc.exited;
+      const took = Date.now() - killedAt;
+      const attempts = proc
+        .output()
+        .split('\n')
+        .filter((l) => /"msg":"temporal restart attempt \d+ failed"/.test(l));
+      process.stdout.write(
+        `# gave up after ${attempts.length} failed restarts, exit code ${code}, ${took} ms after the kill\n`,
+      );
+      assert.equal(code, 1);
+      assert.equal(attempts.length, 5);
+      assert.match(proc.output(), /could not be restarted after 5 attempts/);
+      assert.match(proc.output(), new RegExp(`port ${inst.temporalPort} is held by process ${process.pid}`));
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
     await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
       throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
     });
