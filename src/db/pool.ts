@@ -27,5 +27,9 @@ export function createPool(connectionString: string, max = 10, timeouts: PoolTim
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (the pool listens only to idle clients): PostgreSQL killed during a
+  // transaction emits "terminating connection due to unexpected postmaster exit" on it. The
+  // query in flight still fails, and the client is thrown away when it is released with the error.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

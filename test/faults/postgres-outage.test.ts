@@ -136,7 +136,9 @@ describe('PostgreSQL down under load', () => {
     await waitUntil(async () => {
       const now = embeddedPids(inst).postgres;
       return now !== undefined && now !== before;
-    }, 60_000);
+    }, 60_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; Hookline's log:\n${proc.output().slice(-4000)}`);
+    });
     known.push(embeddedPids(inst).postgres!);
     await load.stop();
     assert.equal(load.accepted.length, 60);

@@ -224,6 +224,9 @@ export async function call(
   return { status: res.status, headers: res.headers, body: parsed, ms: Date.now() - started };
 }
 
+/** A wait that does not keep the test process alive. */
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
 export interface Producer {
   /** Event ids answered 202/200 (accepted). */
   accepted: string[];
@@ -272,11 +275,11 @@ export function produce(
         if (res.status !== 503 && res.status !== 429)
           throw new Error(`event ${n}: ${res.status} ${JSON.stringify(res.body)}`);
         const wait = Math.min(5, Number(res.headers.get('retry-after') ?? 1)) * 1000;
-        await new Promise((r) => setTimeout(r, wait));
+        await pause(wait);
       } catch (err) {
         if ((err as Error).message.startsWith(`event ${n}:`)) throw err;
         answers.push({ status: 0, ms: Date.now() - at, retryAfter: null, at });
-        await new Promise((r) => setTimeout(r, 500));
+        await pause(500);
       }
     }
   };
@@ -284,6 +287,7 @@ export function produce(
     if (stopped || (opts.total !== undefined && sent >= opts.total)) return;
     pending.push(one(sent++));
   }, 1000 / opts.perSecond);
+  timer.unref(); // a test that failed midway must not be kept alive by its producer
   return {
     accepted,
     answers,
