@@ -122,6 +122,20 @@ describe('the death of the Hookline process', () => {
     assert.match(current.output(), /hookline: stopped/);
   });
 
+  it('stops in order on Ctrl-C under `npm start` (SIGINT to the whole group: npm and Node) and leaves nothing', async () => {
+    current = await startHookline(inst, { viaNpm: true, ownGroup: true });
+    remember(current);
+    const stopping = Date.now();
+    process.kill(-current.pid, 'SIGINT'); // what a terminal does: npm forwards it too, so Node gets two
+    await current.exited;
+    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
+      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
+    });
+    process.stdout.write(`# Ctrl-C to the npm group: everything gone after ${Date.now() - stopping} ms\n`);
+    assert.match(current.output(), /hookline: stopped/, 'a graceful stop');
+    assert.doesNotMatch(current.output(), /second SIGINT/, 'the two copies of one Ctrl-C count once');
+  });
+
   it('names the port and the process that holds it when that process is not Hookline', async () => {
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(inst.postgresPort, '127.0.0.1', resolve));

@@ -50,7 +50,16 @@ export interface HooklineProcess {
 
 export async function startHookline(
   inst: Installation,
-  { viaNpm = false, waitRunning = true }: { viaNpm?: boolean; waitRunning?: boolean } = {},
+  {
+    viaNpm = false,
+    waitRunning = true,
+    ownGroup = false,
+  }: {
+    viaNpm?: boolean;
+    waitRunning?: boolean;
+    /** In a process group of its own, as in a terminal (a Ctrl-C signals the whole group). */
+    ownGroup?: boolean;
+  } = {},
 ): Promise<HooklineProcess> {
   const [cmd, args] = viaNpm
     ? ['npm', ['start', '--silent']]
@@ -71,6 +80,7 @@ export async function startHookline(
       ...inst.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownGroup,
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
