@@ -13,7 +13,7 @@ import {
   webhookIds,
   type HooklineProcess,
   type Installation,
-} from '../helpers/hookline-process.js';
+} from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
 

@@ -14,7 +14,7 @@ import {
   webhookIds,
   type HooklineProcess,
   type Installation,
-} from '../helpers/hookline-process.js';
+} from '../helpers/installation.js';
 import { commandLine } from '../../src/infra/processes.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
