@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import { DEPENDENCY_RETRY_AFTER_S, dependencyDown } from './unavailable.js';
 
 /** RFC 9457 problem details; `errors` lists every field problem at once. */
 export interface FieldProblem {
@@ -41,66 +42,12 @@ export function validationProblem(error: z.ZodError): HttpProblem {
 
 export const notFound = (what: string) => new HttpProblem(404, 'Not found', `${what} not found`);
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-const DB_DOWN_MESSAGES = [
-  'Connection terminated',
-  'timeout expired',
-  'timeout exceeded when trying to connect',
-  'Query read timeout',
-  'Client has encountered a connection error',
-  'Connection ended unexpectedly',
-];
-// gRPC status codes: 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED.
-const GRPC_DOWN = new Set([4, 14]);
-
-/**
- * Which dependency an error says is down or not answering: PostgreSQL (a refused or dropped
- * connection, a connect or query timeout, SQLSTATE class 08, 57P01–57P03, 53300) or Temporal
- * (gRPC UNAVAILABLE or DEADLINE_EXCEEDED), looking through the error's causes.
- */
-export function dependencyDown(err: unknown): 'database' | 'temporal' | undefined {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const { code, message, errors, name } = e as {
-      code?: unknown;
-      message?: unknown;
-      errors?: unknown;
-      name?: unknown;
-    };
-    if (typeof code === 'number' && GRPC_DOWN.has(code)) return 'temporal';
-    if (name === 'ServiceError' || name === 'ConnectionError') {
-      const cause = (e as { cause?: { code?: unknown } }).cause;
-      if (typeof cause?.code === 'number' && GRPC_DOWN.has(cause.code)) return 'temporal';
-    }
-    if (typeof code === 'string') {
-      if (CONNECTION_CODES.has(code)) return 'database';
-      if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)) return 'database';
-    }
-    if (typeof message === 'string' && DB_DOWN_MESSAGES.some((m) => message.includes(m))) return 'database';
-    if (Array.isArray(errors) && errors.some((x) => dependencyDown(x) === 'database')) return 'database';
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** Seconds a client should wait before retrying while a dependency is down. */
-export const DEPENDENCY_RETRY_AFTER_S = 5;
-
-/**
- * The one error middleware: known problems as they are, body-parser errors mapped, a dependency
- * down 503 with Retry-After (so clients retry; never a 500), the rest 500.
- */
+/** The one error middleware: known problems as they are, body-parser errors mapped, the rest 500. */
 export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof HttpProblem) return sendProblem(res, err);
+    // A dependency down is 503 with Retry-After (clients retry), never a 500.
     const down = dependencyDown(err);
     if (down) {
       res.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_S));

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { own, reclaim, watchdog } from '../infra/processes.js';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { searchAttributes } from '../../workflows/definitions.js';
-import { own, reclaim, watchdog } from '../infra/processes.js';
 import { requireBinary } from './binaries.js';
 
 export interface DevServerOptions {

@@ -21,7 +21,7 @@ describe('worker processes against one Temporal and PostgreSQL', () => {
     await receiver?.close();
   });
 
-  it('reports an API without any polling worker as degraded (events still accepted), naming the worker', async () => {
+  it('reports an API without any polling worker as degraded (it still accepts events), naming the worker', async () => {
     const res = await fetch(`${stack.platform.apiUrl}/health`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dependencyDown } from '../../src/api/problem.js';
+import { dependencyDown } from '../../src/api/unavailable.js';
 
 describe('dependencyDown', () => {
   it('recognises PostgreSQL refused, dropped, timed out or shutting down', () => {
