@@ -47,7 +47,7 @@ async function withDatabase<T>(config: Config, fn: (db: Db) => Promise<T>): Prom
       url = pg.url;
     }
   }
-  const db = createPool(url, 2);
+  const db = createPool(url, 2, { queryTimeoutMs: 0 });
   try {
     return await fn(db);
   } finally {

@@ -27,13 +27,28 @@ export function createLogger(level: Config['logLevel'], destination?: Destinatio
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Temporal's SDK and core log through pino too, so a run has one JSON log. */
-export function temporalLogger(log: Logger): TemporalLogger {
+/**
+ * Temporal's SDK and core log through pino too, so a run has one JSON log. While the server is
+ * unreachable the core repeats the same warnings many times a second (every poller, every
+ * retry): one line per message per `quietMs` is kept, with the count of those left out.
+ */
+export function temporalLogger(log: Logger, quietMs = 30_000): TemporalLogger {
   const child = log.child({ component: 'temporal' });
+  const recent = new Map<string, { at: number; left: number }>();
   const at =
     (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
-    (message: string, meta?: LogMetadata): void =>
-      child[level](meta ?? {}, message);
+    (message: string, meta?: LogMetadata): void => {
+      const key = `${level}:${message.slice(0, 80)}`;
+      const now = Date.now();
+      const seen = recent.get(key);
+      if (seen && now - seen.at < quietMs) {
+        seen.left++;
+        return;
+      }
+      if (recent.size > 1000) recent.clear();
+      recent.set(key, { at: now, left: 0 });
+      child[level]({ ...meta, ...(seen?.left ? { repeatedSinceLast: seen.left } : {}) }, message);
+    };
   const levels: Record<LogLevel, (message: string, meta?: LogMetadata) => void> = {
     TRACE: at('trace'),
     DEBUG: at('debug'),

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { stopOwnedNow } from './infra/processes.js';
 import { startPlatform, type Platform } from './platform.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { MissingBinaryError } from './temporal/binaries.js';
@@ -9,6 +10,10 @@ import { MissingBinaryError } from './temporal/binaries.js';
  * DATABASE_URL / TEMPORAL_ADDRESS are set; private networks allowed, since receivers under
  * development usually run on this machine).
  */
+/** How far past HOOKLINE_SHUTDOWN_GRACE_MS a stop may run before the process exits anyway. */
+const STOP_MARGIN_MS = 8_000;
+const SAME_SIGNAL_MS = 500;
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { HOOKLINE_ALLOW_PRIVATE_NETWORKS: 'true' });
   const log = createLogger(config.logLevel);
@@ -17,20 +22,47 @@ async function main(): Promise<void> {
     bootstrapApiKey: config.bootstrapApiKey,
   });
   // Handlers go in before anything starts: a Ctrl-C during start-up stops what has started.
-  const run: { platform?: Platform; stopRequested?: string } = {};
-  const shutdown = async (signal: string) => {
+  const run: { platform?: Platform; stopRequested?: string; at?: number; exitCode?: number } = {};
+  /** Stops at once: the embedded children are signalled synchronously on exit (infra/processes). */
+  const stopNow = (why: string, code: number) => {
+    process.stderr.write(`hookline: ${why}; stopping now\n`);
+    stopOwnedNow();
+    process.exit(code);
+  };
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (run.stopRequested) return;
     run.stopRequested = signal;
+    run.at = Date.now();
+    run.exitCode = exitCode;
+    // Whatever is down, the stop is bounded: the worker's grace plus a few seconds.
+    setTimeout(
+      () => stopNow(`not stopped within ${config.shutdownGraceMs + STOP_MARGIN_MS} ms`, 1),
+      config.shutdownGraceMs + STOP_MARGIN_MS,
+    ).unref();
     if (!run.platform) return; // still starting: stopped as soon as start-up returns
     process.stderr.write(`\nhookline: ${signal} received, stopping…\n`);
     await run.platform.stop();
     process.stderr.write('hookline: stopped\n');
-    process.exit(0);
+    process.exit(run.exitCode);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` arrives twice at once (from the terminal and forwarded by npm):
+    // only a signal a moment after the first is a second one.
+    if (run.at !== undefined && Date.now() - run.at > SAME_SIGNAL_MS) stopNow(`second ${signal}`, 130);
+    void shutdown(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  const platform = await startPlatform({ config: { ...config, ...secrets }, log });
+  const platform = await startPlatform({
+    config: { ...config, ...secrets },
+    log,
+    onFatal: (err) => {
+      log.error({ err }, 'stopping: an embedded part is down for good');
+      process.stderr.write(`hookline: ${err.message}\n`);
+      void shutdown('fatal', 1);
+    },
+  });
   run.platform = platform;
   if (run.stopRequested) {
     const signal = run.stopRequested;

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Db } from './db/pool.js';
 import { circuitStates, waitingDeliveries } from './db/stats.js';
 import type { BacklogWatch } from './ingest/backlog.js';
+import { countFailingWorkflows } from './temporal/problems.js';
 
 /**
  * Distinct `event_type` label values one process exports; later types count under `(other)`,
@@ -127,6 +128,16 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
           const waiting = await waitingDeliveries(source.db);
           this.set({ queue_name: 'deliveries_retrying' }, waiting.retrying);
           this.set({ queue_name: 'deliveries_waiting_circuit' }, waiting.waitingCircuit);
+        },
+      });
+      new Gauge({
+        name: 'hookline_workflows_failing_tasks',
+        help: "Running workflows whose workflow tasks keep failing (Temporal's TemporalReportedProblems); they make no progress",
+        registers: [registry],
+        async collect() {
+          // Left as it was while Temporal does not answer (the scrape itself must not fail).
+          const n = await countFailingWorkflows(source.temporal, source.taskQueue).catch(() => null);
+          if (n !== null) this.set(n);
         },
       });
       new Gauge({

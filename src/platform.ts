@@ -16,6 +16,7 @@ import { createIngest } from './ingest/accept.js';
 import { watchBacklog } from './ingest/backlog.js';
 import { createDispatcher } from './ingest/dispatcher.js';
 import { metricsAuthorized } from './api/auth.js';
+import { embeddedRestarts, supervise } from './infra/supervisor.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -29,7 +30,22 @@ export interface PlatformOptions {
   log: Logger;
   /** Prebuilt workflow bundle (tests); otherwise bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** An embedded part died and could not be restarted (`npm start` exits non-zero). */
+  onFatal?: (err: Error) => void;
 }
+
+/**
+ * No stop step may hold up shutdown for longer than STOP_STEP_MS (the worker's drain has its
+ * grace), and the whole stop ends within the grace plus STOP_TAIL_MS whatever is down: a step
+ * cut short leaves its part to the exit handler and watchdogs (src/infra/processes.ts).
+ */
+const STOP_STEP_MS = 5_000;
+const STOP_TAIL_MS = 4_000;
+const within = (ms: number, work: Promise<void>) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 
 const listen = (server: Server, port: number, host: string) =>
   new Promise<void>((resolve, reject) => {
@@ -59,12 +75,19 @@ export interface Platform {
  * Temporal (dev server unless TEMPORAL_ADDRESS), migrations, then the worker and/or the API.
  * `stop()` stops them in reverse order; a failed start stops what had started.
  */
-export async function startPlatform({ config, log, workflowBundle }: PlatformOptions): Promise<Platform> {
-  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+export async function startPlatform({
+  config,
+  log,
+  workflowBundle,
+  onFatal = (err) => log.error({ err }, 'an embedded part is down for good'),
+}: PlatformOptions): Promise<Platform> {
+  const stops: Array<{ name: string; stop: () => Promise<void>; withinMs?: number }> = [];
   const stop = async () => {
+    const deadline = Date.now() + config.shutdownGraceMs + STOP_TAIL_MS;
     for (const part of stops.reverse().splice(0)) {
       try {
-        await part.stop();
+        const budget = Math.min(part.withinMs ?? STOP_STEP_MS, Math.max(500, deadline - Date.now()));
+        await within(budget, part.stop());
         log.debug({ part: part.name }, 'stopped');
       } catch (err) {
         log.warn({ err, part: part.name }, 'stop failed');
@@ -73,30 +96,53 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
   };
 
   try {
+    const restarts = embeddedRestarts();
+    const supervision = (part: string) => ({
+      part,
+      log,
+      onRestart: () => restarts.inc({ part }),
+      onGiveUp: onFatal,
+    });
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.postgresPort });
+      const pg = await supervise(
+        () =>
+          startEmbeddedPostgres({
+            dataDir: config.dataDir,
+            port: config.postgresPort,
+            log: (line) => log.warn(line),
+          }),
+        supervision('postgres'),
+      );
       stops.push({ name: 'postgres', stop: pg.stop });
-      databaseUrl = pg.url;
+      databaseUrl = pg.first.url;
     }
 
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl: string | undefined;
     if (!temporalAddress) {
-      const dev = await startDevServer({
-        dataDir: path.join(config.dataDir, 'temporal'),
-        port: config.temporalPort,
-        uiPort: config.temporalUiPort,
-        namespace: config.temporalNamespace,
-      });
+      const dev = await supervise(
+        () =>
+          startDevServer({
+            dataDir: path.join(config.dataDir, 'temporal'),
+            port: config.temporalPort,
+            uiPort: config.temporalUiPort,
+            namespace: config.temporalNamespace,
+            log: (line) => log.warn(line),
+          }),
+        supervision('temporal'),
+      );
       stops.push({ name: 'temporal dev server', stop: dev.stop });
-      temporalAddress = dev.address;
-      temporalUiUrl = dev.uiUrl;
+      temporalAddress = dev.first.address;
+      temporalUiUrl = dev.first.uiUrl;
     }
 
     const db = createPool(databaseUrl);
-    stops.push({ name: 'database pool', stop: () => db.end() });
-    const applied = await migrate(db);
+    // Idle connections close at once; one held by a frozen server is not waited for.
+    stops.push({ name: 'database pool', stop: () => db.end(), withinMs: 1_000 });
+    // Migrations may run long: their own connection, without the pool's query timeout.
+    const migrations = createPool(databaseUrl, 1, { queryTimeoutMs: 0 });
+    const applied = await migrate(migrations).finally(() => migrations.end());
     if (applied.length) log.info({ versions: applied }, 'database migrations applied');
 
     // A process that runs the worker builds its client on the worker's native connection, so the
@@ -111,6 +157,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
     if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
+    metrics.registry.registerMetric(restarts);
     const plugins = await loadPlugins(
       config.plugins,
       { env: config.env, settings: config.pluginSettings, log: log.child({ component: 'plugin' }) },
@@ -139,7 +186,8 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
 
     if (config.role !== 'api') {
       const httpAgent = createDeliveryAgent(config.allowPrivateNetworks);
-      stops.push({ name: 'http agent', stop: () => httpAgent.close() });
+      // Stopped after the worker: a request still open is an attempt Temporal will run again.
+      stops.push({ name: 'http agent', stop: () => httpAgent.destroy() });
       const worker = await createWorker({
         connection: native!,
         namespace: config.temporalNamespace,
@@ -168,6 +216,7 @@ export async function startPlatform({ config, log, workflowBundle }: PlatformOpt
       }
       stops.push({
         name: 'worker',
+        withinMs: config.shutdownGraceMs + 1_500,
         stop: async () => {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running.catch(() => {});

@@ -3,14 +3,14 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
-import { ping } from '../db/stats.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import type { Ingest } from '../ingest/accept.js';
 import { keyLookup, metricsAuthorized, requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
-import { taskQueueBacklog, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
+import { checkHealth } from '../health.js';
 import { rateLimit } from './rate-limit.js';
 import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -36,9 +36,6 @@ export interface AppDeps {
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKLINE_METRICS_TOKEN). */
   metricsToken?: string | undefined;
 }
-
-/** How long one health check may take before its part counts as down. */
-const HEALTH_CHECK_MS = 1_500;
 
 /** The HTTP API, without `listen`, so tests run it on port 0. */
 export function createApp(deps: AppDeps): Express {
@@ -68,42 +65,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  /**
-   * 200 `ok` when the database, Temporal and a polling worker are all there; 200 `degraded` when
-   * only Temporal or the worker is missing (events are still accepted into PostgreSQL and
-   * dispatched when it returns); 503 `unhealthy` when the database is down. Each check answers
-   * within HEALTH_CHECK_MS.
-   */
   app.get('/health', async (_req, res) => {
-    const check = async (fn: () => Promise<unknown>) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'down'>(
-        (resolve) => (timer = setTimeout(() => resolve('down'), HEALTH_CHECK_MS)),
-      );
-      const answer = fn().then(
-        (v) => (v === false ? 'down' : 'ok'),
-        () => 'down' as const,
-      );
-      return Promise.race([answer, late]).finally(() => clearTimeout(timer));
-    };
-    const [database, temporal, worker] = await Promise.all([
-      check(() => ping(deps.db)),
-      check(() => deps.temporal.workflowService.getSystemInfo({})),
-      check(async () => {
-        const b = await taskQueueBacklog({
-          temporal: deps.temporal,
-          namespace: deps.namespace,
-          taskQueue: deps.taskQueue,
-        });
-        return b.workflowPollers > 0;
-      }),
-    ]);
-    const parts = { api: 'ok', database, temporal, worker };
-    const failing = Object.entries(parts)
-      .filter(([, v]) => v !== 'ok')
-      .map(([k]) => k);
-    const status = database !== 'ok' ? 'unhealthy' : failing.length ? 'degraded' : 'ok';
-    res.status(status === 'unhealthy' ? 503 : 200).json({ status, ...parts, failing });
+    const { httpStatus, body } = await checkHealth(deps);
+    res.status(httpStatus).json(body);
   });
 
   app.get('/metrics', async (req, res) => {
@@ -127,8 +91,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/admin', admin);
 
   const api = express.Router();
-  api.use(requireApiKey(keys));
+  // The token is taken when the request arrives, before anything waits for the database.
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
+  api.use(requireApiKey(keys));
   api.use(jsonBody('10mb'));
   api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
   const replay = createReplay(deps);

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import { DEPENDENCY_RETRY_AFTER_S, dependencyDown } from './unavailable.js';
 
 /** RFC 9457 problem details; `errors` lists every field problem at once. */
 export interface FieldProblem {
@@ -54,6 +55,16 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof HttpProblem) return sendProblem(res, err);
+    // A dependency down is 503 with Retry-After (clients retry), never a 500.
+    const down = dependencyDown(err);
+    if (down) {
+      res.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_S));
+      const what = down === 'database' ? 'the database (PostgreSQL)' : 'the workflow engine (Temporal)';
+      return sendProblem(
+        res,
+        new HttpProblem(503, 'Service unavailable', `${what} is not answering; retry later`),
+      );
+    }
     const type = (err as { type?: string }).type;
     if (type === 'entity.parse.failed') {
       return sendProblem(res, new HttpProblem(400, 'Malformed JSON', 'the request body is not valid JSON'));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { own, reclaim, watchdog } from '../infra/processes.js';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { searchAttributes } from '../../workflows/contract.js';
@@ -17,6 +18,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** Resolves with a reason when the server exits (after `stop()` too). */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -31,10 +34,27 @@ export function searchAttributeArgs(): string[] {
 /**
  * Runs `temporal server start-dev` with its state in a SQLite file under the data dir and the
  * Web UI on, and waits until its frontend answers. Stopping it waits for the process to exit.
+ *
+ * The server runs in its own session (a Ctrl-C to the terminal reaches Hookline only, which
+ * stops it in order) under a watchdog that stops it if Hookline dies. Its pid is kept in
+ * `dev-server.pid`, so a leftover of an earlier run (same binary, same SQLite file, still alive)
+ * is recognised and stopped before a new one starts; a foreign process on one of its ports is
+ * reported by name.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const exe = requireBinary('cli');
   await mkdir(opts.dataDir, { recursive: true });
+  const dbFile = path.join(opts.dataDir, 'temporal.sqlite');
+  const pidFile = path.join(opts.dataDir, 'dev-server.pid');
+  const recorded = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+  await reclaim({
+    pid: Number.isInteger(recorded) ? recorded : undefined,
+    ports: [opts.port, opts.uiPort],
+    isOurs: (command) => command.includes('start-dev') && command.includes(dbFile),
+    stopSignal: 'SIGTERM',
+    hint: 'stop it, or set HOOKLINE_TEMPORAL_PORT / HOOKLINE_TEMPORAL_UI_PORT, or TEMPORAL_ADDRESS',
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   const args = [
     'server',
     'start-dev',
@@ -47,7 +67,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--namespace',
     opts.namespace,
     '--db-filename',
-    path.join(opts.dataDir, 'temporal.sqlite'),
+    dbFile,
     // WAL keeps readers off the writer's back; NORMAL is durable across process crashes.
     '--sqlite-pragma',
     'journal_mode=WAL',
@@ -63,8 +83,25 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
+    // A workflow whose tasks fail three times in a row is flagged (TemporalReportedProblems), which
+    // Hookline counts in /health and hookline_workflows_failing_tasks.
+    '--dynamic-config-value',
+    'system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=3',
   ];
-  const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`)),
+  );
+  child.once('error', () => undefined);
+  if (!child.pid) throw new Error(`The Temporal dev server could not be started (${exe})`);
+  own(child, 'SIGTERM');
+  const dog = watchdog(child.pid, 'SIGTERM');
+  await writeFile(pidFile, `${child.pid}\n`);
+  void exited.then(async () => {
+    dog.dispose();
+    const still = await readFile(pidFile, 'utf8').catch(() => '');
+    if (Number.parseInt(still, 10) === child.pid) await rm(pidFile, { force: true });
+  });
   // The first lines say why it failed (a Go panic's reason comes before its stack); the last
   // lines say where it stopped. Keep both, bounded.
   let head = '';
@@ -78,7 +115,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const output = () => (tail ? `${head}\n…\n${tail}` : head);
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const address = `127.0.0.1:${opts.port}`;
   try {
@@ -92,6 +128,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address,
     uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    exited,
     stop: () => stopChild(child, exited),
   };
 }
@@ -99,15 +136,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
 async function waitForFrontend(
   address: string,
   child: ChildProcess,
-  exited: Promise<number | null>,
+  exited: Promise<string>,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
+  let reason: string | undefined;
+  void exited.then((r) => (reason = r));
   for (;;) {
-    if (exitCode !== undefined || child.exitCode !== null) {
-      throw new Error(`it exited with code ${exitCode ?? child.exitCode}`);
+    if (reason !== undefined || child.exitCode !== null) {
+      throw new Error(`it exited (${reason ?? `exit code ${child.exitCode}`})`);
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
@@ -125,10 +162,11 @@ async function waitForFrontend(
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s: a dev server that does not stop must not hold up shutdown. */
+async function stopChild(child: ChildProcess, exited: Promise<string>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
 }

@@ -56,6 +56,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     // New event and delivery workflows arrive on the shared (non-sticky) queue: poll it more.
     nonStickyToStickyPollRatio: 0.5,
     shutdownGraceTime: opts.shutdownGraceMs,
+    // Activities that ignore their cancellation (a query to a frozen database) must not hold the
+    // process past the grace: what did not finish is retried by Temporal on another worker.
+    shutdownForceTime: opts.shutdownGraceMs + 1_000,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

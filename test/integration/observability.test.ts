@@ -93,7 +93,34 @@ describe('observability on the real stack', () => {
       temporal: 'ok',
       worker: 'ok',
       failing: [],
+      failingWorkflowTasks: 0,
     });
+  });
+
+  it('counts a workflow whose tasks keep failing in /health and /metrics, until it is gone', async () => {
+    // A workflow type the worker does not have: every workflow task fails, and Temporal flags it.
+    const stuck = await stack.platform.temporal.workflow.start('noSuchWorkflow', {
+      taskQueue: stack.config.temporalTaskQueue,
+      workflowId: `stuck-${Date.now()}`,
+    });
+    try {
+      await waitUntil(
+        async () =>
+          ((await (await fetch(`${stack.platform.apiUrl}/health`)).json()) as any).failingWorkflowTasks >= 1,
+        90_000,
+        500,
+      );
+      const metrics = await (await fetch(`${stack.platform.apiUrl}/metrics`)).text();
+      assert.ok((sample(metrics, 'hookline_workflows_failing_tasks') ?? 0) >= 1);
+    } finally {
+      await stuck.terminate('test over');
+    }
+    await waitUntil(
+      async () =>
+        ((await (await fetch(`${stack.platform.apiUrl}/health`)).json()) as any).failingWorkflowTasks === 0,
+      30_000,
+      500,
+    );
   });
 
   it('returns queue and per-endpoint statistics', async () => {

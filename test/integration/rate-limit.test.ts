@@ -16,6 +16,10 @@ describe('per-key rate limit', () => {
     const app = express();
     app.use(rateLimit({ perSecond: 1, burst: 3 }));
     app.get('/', (_req, res) => void res.json({ ok: true }));
+    // A route whose database is down: the error handler answers 503.
+    app.get('/down', () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' });
+    });
     app.use(errorHandler(() => undefined));
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -27,7 +31,8 @@ describe('per-key rate limit', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const get = (key: string) => fetch(url, { headers: { authorization: `Bearer ${key}` } });
+  const get = (key: string, route = '') =>
+    fetch(`${url}${route}`, { headers: { authorization: `Bearer ${key}` } });
 
   it('lets the burst through, then answers 429 problem+json with Retry-After', async () => {
     const statuses = [];
@@ -45,5 +50,14 @@ describe('per-key rate limit', () => {
     assert.equal((await get('key-b')).status, 200, 'another key has its own bucket');
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal((await get('key-a')).status, 200, 'a second later there is a token again');
+  });
+
+  it('does not count requests answered 503 while a dependency was down', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await get('key-c', 'down');
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+    }
+    assert.equal((await get('key-c')).status, 200, 'the bucket is still full when the dependency is back');
   });
 });

@@ -37,6 +37,7 @@ async function exportedMetrics(): Promise<Set<string>> {
   for (const n of [...names]) for (const suffix of ['_bucket', '_count', '_sum']) names.add(n + suffix);
   // The two gauges read at scrape time need a database; their names are fixed here.
   names.add('hookline_queue_size').add('hookline_circuit_breaker_state').add('up');
+  names.add('hookline_workflows_failing_tasks');
   return names;
 }
 
@@ -111,6 +112,7 @@ describe('docker-compose stack', () => {
       'HighResponseTime',
       'QueueBacklog',
       'ServiceDown',
+      'WorkflowTasksFailing',
     ]);
     const exported = await exportedMetrics();
     for (const rule of rules) {

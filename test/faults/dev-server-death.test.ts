@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  call,
+  embeddedPids,
+  killLeftovers,
+  leftovers,
+  newInstallation,
+  produce,
+  startHookline,
+  webhookIds,
+  type HooklineProcess,
+  type Installation,
+} from '../helpers/installation.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { waitUntil } from '../helpers/wait.js';
+
+// Issue 12, scenario 4: the embedded Temporal dev server is killed (kill -9) under load.
+describe('the death of the embedded dev server', () => {
+  let inst: Installation;
+  let receiver: Receiver;
+  let proc: HooklineProcess;
+  const known: number[] = [];
+
+  before(async () => {
+    receiver = await startReceiver();
+    inst = await newInstallation();
+    proc = await startHookline(inst);
+    const { postgres, temporal } = embeddedPids(inst);
+    known.push(proc.pid, postgres!, temporal!);
+  });
+
+  after(async () => {
+    if (proc && proc.child.exitCode === null) {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+    killLeftovers(inst, known);
+    await receiver?.close();
+    await rm(inst.dataDir, { recursive: true, force: true });
+  });
+
+  it('is restarted on the same port and data, once, and every accepted event is delivered', async () => {
+    const ep = await call(proc, inst, 'POST', '/api/endpoints', {
+      name: 'fault',
+      url: `${receiver.url}/fault`,
+      events: ['*'],
+      retryConfig: { strategy: 'fixed', baseDelay: 1000, maxAttempts: 50 },
+    });
+    assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    const load = produce(proc, inst, { perSecond: 10, total: 200 });
+    await waitUntil(async () => load.accepted.length >= 40);
+
+    const before = embeddedPids(inst).temporal!;
+    const logBefore = proc.output().length;
+    process.kill(before, 'SIGKILL');
+    const killedAt = Date.now();
+    // While it is down and coming back, /health answers quickly and says what is down.
+    const health: Array<{ ms: number; status: number; body: any }> = [];
+    await waitUntil(
+      async () => {
+        const started = Date.now();
+        const res = await fetch(`${proc.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) });
+        health.push({ ms: Date.now() - started, status: res.status, body: await res.json() });
+        const now = embeddedPids(inst).temporal;
+        return now !== undefined && now !== before && health.at(-1)!.body.temporal === 'ok';
+      },
+      60_000,
+      250,
+    );
+    const restartedAfter = Date.now() - killedAt;
+    known.push(embeddedPids(inst).temporal!);
+    await load.stop();
+    assert.equal(load.accepted.length, 200);
+
+    const expected = load.accepted.map((id) => `msg_${id}_${ep.body.id}`);
+    await waitUntil(async () => expected.every((id) => webhookIds(receiver.received).has(id)), 120_000).catch(
+      () => {
+        const got = webhookIds(receiver.received);
+        throw new Error(
+          `not delivered: ${expected.filter((id) => !got.has(id)).length} of ${expected.length}`,
+        );
+      },
+    );
+    const log = proc.output().slice(logBefore);
+    const restarts = log.split('\n').filter((l) => l.includes('"msg":"temporal restarted"'));
+    const temporalLines = log.split('\n').filter((l) => l.includes('"component":"temporal"'));
+    const metrics = await (await fetch(`${proc.apiUrl}/metrics`)).text();
+    const refused = load.answers.filter((a) => a.status === 503);
+    process.stdout.write(
+      `# dev server back after ${restartedAfter} ms; /health max ${Math.max(...health.map((h) => h.ms))} ms ` +
+        `over ${health.length} checks (${[...new Set(health.map((h) => `${h.status} ${h.body.status}`))].join(', ')}); ` +
+        `${refused.length} answers 503, ${temporalLines.length} Temporal log lines; ` +
+        `${load.accepted.length} accepted, all delivered (${receiver.received.length} requests)\n`,
+    );
+    assert.equal(restarts.length, 1, 'one log line for the restart');
+    assert.match(metrics, /hookline_embedded_restarts_total\{part="temporal"\} 1/);
+    assert.ok(temporalLines.length < 50, `${temporalLines.length} Temporal log lines`);
+    assert.ok(
+      health.every((h) => h.ms <= 2_500),
+      `/health took ${health.map((h) => h.ms).join(', ')} ms`,
+    );
+    assert.ok(
+      health.some((h) => h.body.temporal === 'down' && h.status === 200 && h.body.status === 'degraded'),
+      'health named Temporal down (degraded: the database is up)',
+    );
+    for (const a of refused) assert.ok(a.retryAfter, 'every 503 says when to retry');
+  });
+
+  it('stops everything it started', async () => {
+    process.kill(proc.pid, 'SIGTERM');
+    await proc.exited;
+    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
+      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
+    });
+  });
+
+  it('exits non-zero, with the reason, when the dev server cannot be restarted', async () => {
+    proc = await startHookline(inst);
+    const dev = embeddedPids(inst).temporal!;
+    known.push(proc.pid, dev, embeddedPids(inst).postgres!);
+    // Another program takes the dev server's port the moment it is free: no restart can work.
+    const squatter = createServer((socket) => socket.destroy());
+    process.kill(dev, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(
+      () =>
+        new Promise<boolean>((resolve) => {
+          squatter.once('error', () => resolve(false));
+          squatter.listen(inst.temporalPort, '127.0.0.1', () => resolve(true));
+        }),
+      10_000,
+      20,
+    );
+    try {
+      const { code } = await proc.exited;
+      const took = Date.now() - killedAt;
+      const attempts = proc
+        .output()
+        .split('\n')
+        .filter((l) => /"msg":"temporal restart attempt \d+ failed"/.test(l));
+      process.stdout.write(
+        `# gave up after ${attempts.length} failed restarts, exit code ${code}, ${took} ms after the kill\n`,
+      );
+      assert.equal(code, 1);
+      assert.equal(attempts.length, 5);
+      assert.match(proc.output(), /could not be restarted after 5 attempts/);
+      assert.match(proc.output(), new RegExp(`port ${inst.temporalPort} is held by process ${process.pid}`));
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
+      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
+    });
+  });
+});
