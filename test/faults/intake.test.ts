@@ -1,52 +1,67 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   call,
-  killGroup,
+  embeddedPids,
+  killLeftovers,
+  leftovers,
   newInstallation,
   startHookline,
-  stopHookline,
   type HooklineProcess,
   type Installation,
-} from '../helpers/hookline-process.js';
+} from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
  * Intake against real processes: `src/main.ts` in its own process group with its embedded
- * PostgreSQL and Temporal dev server; faults by signal to PIDs found under that process.
+ * PostgreSQL and Temporal dev server; faults by signal to the PIDs of this installation.
  */
 describe('intake survives a crash and an engine outage, losing nothing', () => {
   let receiver: Receiver;
-  let dataDir: string;
   let inst: Installation;
   let proc: HooklineProcess | undefined;
+  const known: number[] = [];
 
   before(async () => {
     receiver = await startReceiver();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'hookline-fault-'));
-    inst = await newInstallation(dataDir, { HOOKLINE_RATE_LIMIT: '0' });
+    inst = await newInstallation({ HOOKLINE_RATE_LIMIT: '0' });
   });
   after(async () => {
-    if (proc) await killGroup(proc).catch(() => undefined);
+    killLeftovers(inst, known);
     await receiver?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(inst.dataDir, { recursive: true, force: true });
   });
+
+  const start = async () => {
+    const p = await startHookline(inst, { ownGroup: true });
+    known.push(p.pid);
+    return p;
+  };
+  const devServerPid = () => {
+    const pid = embeddedPids(inst).temporal;
+    assert.ok(pid, 'the dev server runs');
+    return pid;
+  };
+  /** kill -9 of the whole process group, then its embedded parts are stopped by their watchdogs. */
+  const killGroup = async (p: HooklineProcess) => {
+    process.kill(-p.pid, 'SIGKILL');
+    await p.exited;
+    await waitUntil(async () => leftovers(inst, known).length === 0, 30_000);
+  };
 
   const webhookIds = (route: string) => receiver.to(route).map((r) => String(r.headers['webhook-id']));
 
   it('kill -9 of the process group while the dev server is paused: after a restart, the same requests are duplicates and every event is delivered once', async () => {
-    proc = await startHookline(inst);
+    proc = await start();
     const ep = await call(proc, inst, 'POST', '/api/endpoints', {
       name: 'crash',
       url: `${receiver.url}/crash`,
       events: ['crash.*'],
     });
     assert.equal(ep.status, 201);
-    process.kill(proc.devServerPid(), 'SIGSTOP');
+    process.kill(devServerPid(), 'SIGSTOP');
     const requests = Array.from({ length: 20 }, (_, i) => ({
       body: { type: 'crash.sent', payload: { i } },
       key: `crash-${i}`,
@@ -62,7 +77,7 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
     );
     await killGroup(proc);
 
-    proc = await startHookline(inst);
+    proc = await start();
     const again = await send(proc);
     assert.deepEqual(
       again.map((r) => r.status),
@@ -93,7 +108,7 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
       events: ['pause.*'],
     });
     assert.equal(ep.status, 201);
-    const dev = p.devServerPid();
+    const dev = devServerPid();
     process.kill(dev, 'SIGSTOP');
     let resumed = false;
     try {
@@ -141,7 +156,8 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
   });
 
   it('SIGTERM stops the process and everything it started', async () => {
-    await stopHookline(proc!);
-    proc = undefined;
+    process.kill(proc!.pid, 'SIGTERM');
+    await proc!.exited;
+    await waitUntil(async () => leftovers(inst, known).length === 0, 30_000);
   });
 });
