@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { stopOwnedNow } from './infra/processes.js';
+import { StoppedWhileWaiting } from './infra/wait-for.js';
 import { startPlatform, type Platform } from './platform.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { MissingBinaryError } from './temporal/binaries.js';
@@ -29,9 +30,11 @@ async function main(): Promise<void> {
     stopOwnedNow();
     process.exit(code);
   };
+  const stopping = new AbortController();
   const shutdown = async (signal: string, exitCode = 0) => {
     if (run.stopRequested) return;
     run.stopRequested = signal;
+    stopping.abort(); // ends a start-up wait for an external PostgreSQL or Temporal
     run.at = Date.now();
     run.exitCode = exitCode;
     // Whatever is down, the stop is bounded: the worker's grace plus a few seconds.
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   const platform = await startPlatform({
     config: { ...config, ...secrets },
     log,
+    stopping: stopping.signal,
     onFatal: (err) => {
       log.error({ err }, 'stopping: an embedded part is down for good');
       process.stderr.write(`hookline: ${err.message}\n`);
@@ -93,6 +97,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof StoppedWhileWaiting) {
+    process.stderr.write(`hookline: ${err.message}\n`);
+    process.exit(0);
+  }
   if (err instanceof ConfigError || err instanceof MissingBinaryError) {
     process.stderr.write(`hookline: ${err.message}\n`);
   } else {

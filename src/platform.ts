@@ -17,6 +17,8 @@ import { watchBacklog } from './ingest/backlog.js';
 import { createDispatcher } from './ingest/dispatcher.js';
 import { metricsAuthorized } from './api/auth.js';
 import { embeddedRestarts, supervise } from './infra/supervisor.js';
+import { waitFor } from './infra/wait-for.js';
+import { ping } from './db/stats.js';
 import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
@@ -32,6 +34,8 @@ export interface PlatformOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** An embedded part died and could not be restarted (`npm start` exits non-zero). */
   onFatal?: (err: Error) => void;
+  /** Aborted when the process is asked to stop (ends a wait for an external dependency). */
+  stopping?: AbortSignal;
 }
 
 /**
@@ -80,6 +84,7 @@ export async function startPlatform({
   log,
   workflowBundle,
   onFatal = (err) => log.error({ err }, 'an embedded part is down for good'),
+  stopping,
 }: PlatformOptions): Promise<Platform> {
   const stops: Array<{ name: string; stop: () => Promise<void>; withinMs?: number }> = [];
   const stop = async () => {
@@ -138,6 +143,9 @@ export async function startPlatform({
     }
 
     const db = createPool(databaseUrl);
+    // An external PostgreSQL that is down now is waited for (the embedded one has just answered).
+    if (config.databaseUrl)
+      await waitFor('PostgreSQL (DATABASE_URL)', () => ping(db), { log, signal: stopping });
     // Idle connections close at once; one held by a frozen server is not waited for.
     stops.push({ name: 'database pool', stop: () => db.end(), withinMs: 1_000 });
     // Migrations may run long: their own connection, without the pool's query timeout.
@@ -148,12 +156,15 @@ export async function startPlatform({
     // A process that runs the worker builds its client on the worker's native connection, so the
     // API's starts can be eager (the first workflow task comes back in the start's answer).
     if (config.role !== 'api') installRuntime(log);
+    const address = temporalAddress;
+    const connect = <T>(fn: () => Promise<T>) =>
+      config.temporalAddress ? waitFor('Temporal (TEMPORAL_ADDRESS)', fn, { log, signal: stopping }) : fn();
     const native =
-      config.role !== 'api' ? await NativeConnection.connect({ address: temporalAddress }) : undefined;
+      config.role !== 'api' ? await connect(() => NativeConnection.connect({ address })) : undefined;
     if (native) stops.push({ name: 'temporal connection', stop: () => native.close() });
     const temporal = native
       ? eagerCapable(new Client({ connection: native, namespace: config.temporalNamespace }))
-      : await connectClient(temporalAddress, config.temporalNamespace);
+      : await connect(() => connectClient(address, config.temporalNamespace));
     if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });
