@@ -2,7 +2,7 @@
 // worker and API in this process), with a loopback receiver that timestamps every arrival.
 // Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run;
 // writes only bench/results/quick.json),
-// --only e2e,hot,… (run some phases: limit, ingest, e2e, fanout, hot, latency, history; a partial
+// --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, fanout, hot, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
@@ -17,12 +17,13 @@ import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
+import { measureCost, type CostReport } from './cost.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
 });
 const quick = values.quick ?? false;
-const PHASES = ['limit', 'ingest', 'e2e', 'fanout', 'hot', 'latency', 'history'] as const;
+const PHASES = ['limit', 'ingest', 'e2e', 'cost', 'fanout', 'hot', 'latency', 'history'] as const;
 const only = values.only ? new Set(values.only.split(',')) : null;
 for (const p of only ?? []) {
   if (!(PHASES as readonly string[]).includes(p))
@@ -36,6 +37,8 @@ const INGEST_EVENTS = quick ? 500 : 5000;
 const INGEST_CONCURRENCY = 64;
 const BATCH_CONCURRENCY = 8;
 const HOT_EVENTS = quick ? 200 : 1000;
+/** Events of the cost phase (closed loop, one endpoint each). */
+const COST_EVENTS = quick ? 200 : 1000;
 const LATENCY_SECONDS = quick ? 10 : 30;
 const CONCURRENCY = 32;
 /** Events in flight (sent, not arrived) in the closed-loop phases. */
@@ -172,7 +175,12 @@ const send = (stack: TestStack, type: string, payload: unknown) =>
 
 async function main() {
   const receiver = await startReceiver();
-  const stack = await startStack({ env: { HOOKLINE_RATE_LIMIT: '0', HOOKLINE_LOG_LEVEL: 'warn' } });
+  // Logs at `npm start`'s level (info), counted, not kept: the cost phase reports lines per event.
+  let logLines = 0;
+  const stack = await startStack({
+    env: { HOOKLINE_RATE_LIMIT: '0' },
+    logSink: { level: 'info', write: () => void logLines++ },
+  });
   const results: Record<string, any> = {};
   const cpu: Record<string, string> = {};
   try {
@@ -254,6 +262,25 @@ async function main() {
       cpu.endToEnd = m.cpu;
       log(`end to end ${m.perSecond.toFixed(1)}/s (${m.cpu})`);
       await drain(stack, 'end to end');
+    }
+
+    // 3b. Cost per delivered event at a steady closed-loop load (one endpoint each).
+    if (runs('cost')) {
+      await endpoints(stack, receiver, 'cost', 1, ['cost.x']);
+      results.cost = await measureCost({
+        stack,
+        receiver,
+        n: COST_EVENTS,
+        window: WINDOW,
+        send: async (i) => {
+          const r = await post(stack, '/api/events', { type: 'cost.x', payload: { i } });
+          if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
+          return r.body.eventId as string;
+        },
+        logLines: () => logLines,
+      });
+      log(`cost ${JSON.stringify(results.cost)}`);
+      await drain(stack, 'cost');
     }
 
     // 4. Fan-out: one event to 10 and to 100 endpoints.
@@ -388,6 +415,7 @@ if (r.endToEnd) {
     ratio(r.endToEnd.deliveriesPerSecond),
   ]);
 }
+const costTable = r.cost ? costRows(r.cost as CostReport) : '';
 if (r.fanOut) {
   rows.push(
     ['fan-out, one event to 10 endpoints', `${r.fanOut.to10.toFixed(1)} deliveries/s`, ratio(r.fanOut.to10)],
@@ -436,6 +464,7 @@ const cpuTable = [
 console.log(table);
 console.log();
 console.log(cpuTable);
+if (costTable) console.log(`\n${costTable}`);
 const temporalVersion = (() => {
   try {
     return execFileSync('.tools/temporal/bin/temporal', ['--version'], { encoding: 'utf8' }).trim();
@@ -461,6 +490,29 @@ await writeFile(
 if (!only && !quick) {
   await writeFile(
     'docs/benchmarks.md',
-    `# Benchmarks\n\nRun on ${new Date().toISOString().slice(0, 10)}: ${machine}; Hookline ${VERSION}; ${temporalVersion}; embedded dev server (SQLite) and PostgreSQL, API and worker in one process.\nReproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (results also in bench/results/latest.json). This machine is shared and noisy: compare ratios against the limit, not only absolute numbers.\n\n${table}\n\nCPU during each phase (the bench, API and worker share the Node process; the dev server is its own process):\n\n${cpuTable}\n`,
+    `# Benchmarks\n\nRun on ${new Date().toISOString().slice(0, 10)}: ${machine}; Hookline ${VERSION}; ${temporalVersion}; embedded dev server (SQLite) and PostgreSQL, API and worker in one process.\nReproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (results also in bench/results/latest.json). This machine is shared and noisy: compare ratios against the limit, not only absolute numbers.\n\n${table}\n\nCPU during each phase (the bench, API and worker share the Node process; the dev server is its own process):\n\n${cpuTable}\n${costTable ? `\n${costTable}\n` : ''}`,
   );
+}
+
+/** The cost phase as a table: everything per delivered event, the Rust peer's ≈ 2 ms beside it. */
+function costRows(c: CostReport): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  return [
+    `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events):`,
+    '',
+    '| per delivered event | value |',
+    '| --- | --- |',
+    `| CPU, Node (API + worker + the bench's client) | ${f(c.cpuMs.node)} ms |`,
+    `| CPU, Temporal dev server | ${f(c.cpuMs.temporal)} ms |`,
+    `| CPU, PostgreSQL | ${f(c.cpuMs.postgres)} ms |`,
+    `| CPU, all (reference: a Rust peer on this machine, ≈ 2 ms) | ${f(c.cpuMs.total)} ms |`,
+    `| Temporal history events (event + delivery workflow) | ${f(c.temporal.historyEvents)} |`,
+    `| Temporal history size (JSON) | ${f(c.temporal.historyBytes / 1024)} KiB |`,
+    `| workflow tasks | ${f(c.temporal.workflowTasks)} |`,
+    `| state transitions (describe) | ${f(c.temporal.stateTransitions)} |`,
+    `| visibility writes (starts, closes, search-attribute upserts) | ${f(c.temporal.visibilityWrites)} |`,
+    `| PostgreSQL transactions | ${f(c.postgres.transactions)} |`,
+    `| PostgreSQL row writes | ${f(c.postgres.rowWrites)} |`,
+    `| log lines (info and above) | ${f(c.logLines)} |`,
+  ].join('\n');
 }

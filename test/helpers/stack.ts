@@ -45,7 +45,14 @@ export interface TestStack {
  * in a fresh data dir, or in `dataDir` to start again on earlier data.
  */
 export async function startStack(
-  opts: { dataDir?: string; apiKey?: string; env?: Record<string, string>; logs?: string[] } = {},
+  opts: {
+    dataDir?: string;
+    apiKey?: string;
+    env?: Record<string, string>;
+    logs?: string[];
+    /** Every log line at `level` and above goes to `write` (the benchmark counts them). */
+    logSink?: { level: 'info' | 'warn'; write: (line: string) => void };
+  } = {},
 ): Promise<TestStack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hookline-test-')));
   const apiKey = opts.apiKey ?? generateApiKey();
@@ -64,7 +71,9 @@ export async function startStack(
   const logs = opts.logs;
   const log = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(line) })
-    : createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
+    : opts.logSink
+      ? createLogger(opts.logSink.level, { write: opts.logSink.write })
+      : createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
   const platform = await startPlatform({ config, log, workflowBundle: await workflowBundle() }).catch(
     async (err: unknown) => {
       // A failed start stops what it started; the data dir made here goes too.
