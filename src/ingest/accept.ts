@@ -14,6 +14,12 @@ import { groupCommit } from './group-commit.js';
 /** Group commits of single events in flight at once: one measured best (851/s against 719/s with four). */
 const COMMIT_LANES = 1;
 
+/**
+ * A failure caused by the data of a statement (PostgreSQL error classes 22, data exception, and
+ * 23, integrity violation), as opposed to the database being unreachable, frozen or failing.
+ */
+const isDataError = (err: unknown): boolean => /^2[23]/.test(String((err as { code?: unknown }).code ?? ''));
+
 /** One event's payload, serialised, may be this large; larger is refused (413). */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
@@ -156,7 +162,10 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
   }
 
   // Single events from concurrent requests share statements (see groupCommit).
-  const commitOne = groupCommit((group: readonly Prepared[]) => commit(group), { lanes: COMMIT_LANES });
+  const commitOne = groupCommit((group: readonly Prepared[]) => commit(group), {
+    lanes: COMMIT_LANES,
+    itemError: isDataError,
+  });
 
   return {
     /** One event, validated by the caller. Throws BacklogFull when the dispatch backlog is at its cap. */

@@ -15,6 +15,21 @@ describe('group commit', () => {
     assert.deepEqual(groups, [[1], [2, 3, 4]]);
   });
 
+  it("fails a group and every item waiting behind it at once when the failure is not an item's", async () => {
+    let calls = 0;
+    const submit = groupCommit(
+      async (_items: readonly number[]) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('database down');
+      },
+      { itemError: () => false },
+    );
+    const results = await Promise.allSettled([1, 2, 3, 4].map(submit));
+    assert.ok(results.every((r) => r.status === 'rejected'));
+    assert.equal(calls, 1, 'the items waiting behind the failed commit did not try again');
+  });
+
   it("answers each item of a failed group on its own, so one item's failure is that item's alone", async () => {
     const submit = groupCommit(async (items: readonly number[]) => {
       if (items.includes(13)) throw new Error('unlucky');
