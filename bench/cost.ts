@@ -77,16 +77,11 @@ async function historyOf(stack: TestStack, workflowId: string) {
   const handle = stack.platform.temporal.workflow.getHandle(workflowId);
   const events = (await handle.fetchHistory()).events ?? [];
   const described = await handle.describe();
-  const kinds = events.map((e) => String(e.eventType ?? ''));
-  const count = (t: string) => kinds.filter((k) => k === t || k.endsWith(`_${t}`)).length;
   return {
     events: events.length,
     bytes: JSON.stringify(events).length,
-    workflowTasks: count('WORKFLOW_TASK_COMPLETED') || count('WorkflowTaskCompleted'),
-    upserts:
-      count('UPSERT_WORKFLOW_SEARCH_ATTRIBUTES') ||
-      count('UpsertWorkflowSearchAttributes') ||
-      events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length,
+    workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    upserts: events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length,
     stateTransitions: Number(described.raw.workflowExecutionInfo?.stateTransitionCount ?? 0),
   };
 }
