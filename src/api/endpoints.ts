@@ -1,25 +1,21 @@
 import { Router } from 'express';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { getCircuit } from '../db/circuits.js';
+import type { Client } from '@temporalio/client';
 import {
-  deleteEndpoint,
   endpointStats,
   getEndpoint,
   insertEndpoint,
   listEndpoints,
   rotateSecret,
-  updateEndpoint,
   type Endpoint,
 } from '../db/endpoints.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
 import { resolveCircuitConfig } from '../domain/circuit.js';
-import { endpointWorkflowId } from '../domain/ids.js';
 import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
 import { resolveRetryConfig } from '../domain/retry.js';
 import { generateSecret } from '../domain/signing.js';
-import { breakerRetireSignal, breakerStateQuery } from '../../workflows/contract.js';
+import { createEndpointBreakers } from '../endpoints/breaker.js';
 import { ID_SHAPES, idParam } from './input.js';
 import { keysetPage } from './pagination.js';
 import { notFound } from './problem.js';
@@ -59,14 +55,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
   const r = docs.on(router, '/api/endpoints');
   router.param('id', idParam(ID_SHAPES.endpoint, 'endpoint'));
 
-  /** Deleting or disabling an endpoint retires its breaker, which lets waiting deliveries end. */
-  const retireBreaker = (endpointId: string) =>
-    temporal.workflow
-      .getHandle(endpointWorkflowId(endpointId))
-      .signal(breakerRetireSignal)
-      .catch((err: unknown) => {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      });
+  const breakers = createEndpointBreakers({ db, temporal });
 
   const load = async (applicationId: string, id: string) => {
     const endpoint = await getEndpoint(db, applicationId, id);
@@ -133,7 +122,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
     },
     async (req, res, { body: b }) => {
       const before = await load(req.applicationId, req.params.id);
-      const updated = await updateEndpoint(db, req.applicationId, req.params.id, {
+      const updated = await breakers.update(before, {
         name: b.name,
         url: b.url,
         events: b.events && [...new Set(b.events)],
@@ -146,7 +135,6 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
         enabled: b.enabled,
       });
       if (!updated) throw notFound('endpoint');
-      if (before.enabled && !updated.enabled) await retireBreaker(updated.id);
       res.json(endpointView(updated));
     },
   );
@@ -158,8 +146,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       responses: { 204: 'Deleted' },
     },
     async (req, res) => {
-      if (!(await deleteEndpoint(db, req.applicationId, req.params.id))) throw notFound('endpoint');
-      await retireBreaker(req.params.id);
+      if (!(await breakers.remove(req.applicationId, req.params.id))) throw notFound('endpoint');
       res.status(204).end();
     },
   );
@@ -208,34 +195,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
     '/:id/circuit',
     { summary: "The endpoint's circuit breaker", responses: { 200: 'State, failures, waiting deliveries' } },
     async (req, res) => {
-      const endpoint = await load(req.applicationId, req.params.id);
-      const config = resolveCircuitConfig(endpoint.circuitBreaker);
-      try {
-        const s = await temporal.workflow.getHandle(endpointWorkflowId(endpoint.id)).query(breakerStateQuery);
-        res.json({
-          endpointId: endpoint.id,
-          state: s.state,
-          consecutiveFailures: s.consecutiveFailures,
-          openUntil: s.openUntil === null ? null : new Date(s.openUntil).toISOString(),
-          waiting: s.waiters.length,
-          probe: s.probe?.workflowId ?? null,
-          config: s.config,
-          workflowId: endpointWorkflowId(endpoint.id),
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        const mirror = await getCircuit(db, endpoint.id);
-        res.json({
-          endpointId: endpoint.id,
-          state: mirror?.state ?? 'closed',
-          consecutiveFailures: mirror?.consecutiveFailures ?? 0,
-          openUntil: mirror?.openUntil?.toISOString() ?? null,
-          waiting: 0,
-          probe: null,
-          config,
-          workflowId: null,
-        });
-      }
+      res.json(await breakers.circuit(await load(req.applicationId, req.params.id)));
     },
   );
 
