@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { listDeliveriesOfEvent } from '../db/deliveries.js';
+import { listDeliveriesOfEvent, type Delivery } from '../db/deliveries.js';
 import { getEvent, listEvents, type StoredEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import type { ApiDocs } from './docs.js';
@@ -25,6 +25,14 @@ export const listEventsQuerySchema = z.object({
   to: queryDate.optional(),
   cursor: text(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** Deliveries shown with the event itself; the rest are paged at /:id/deliveries. */
+const DELIVERIES_WITH_EVENT = 100;
+
+export const deliveriesQuerySchema = z.object({
+  cursor: text(300).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
 export interface EventRouteDeps {
@@ -163,18 +171,20 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     temporalUiUrl: uiLink(eventWorkflowId(e.id)),
   });
 
-  const deliveriesOf = async (eventId: string) =>
-    (await listDeliveriesOfEvent(db, eventId)).map((d) => ({
-      id: d.id,
-      endpointId: d.endpointId,
-      status: d.status,
-      attempts: d.attempts,
-      lastStatusCode: d.lastStatusCode,
-      lastError: d.lastError,
-      updatedAt: d.updatedAt.toISOString(),
-      workflowId: d.id,
-      temporalUiUrl: uiLink(d.id),
-    }));
+  const deliveryView = (d: Delivery) => ({
+    id: d.id,
+    endpointId: d.endpointId,
+    status: d.status,
+    attempts: d.attempts,
+    lastStatusCode: d.lastStatusCode,
+    lastError: d.lastError,
+    updatedAt: d.updatedAt.toISOString(),
+    workflowId: d.id,
+    temporalUiUrl: uiLink(d.id),
+  });
+  /** A page of an event's deliveries (a wide event has thousands). */
+  const deliveriesOf = (eventId: string, limit: number, cursor?: string) =>
+    keysetPage(limit, (n) => listDeliveriesOfEvent(db, eventId, { cursor, limit: n }), deliveryView);
 
   const load = async (applicationId: string, id: string) => {
     const event = await getEvent(db, id, applicationId);
@@ -191,17 +201,24 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
         ...summary(event),
         payload: JSON.parse(event.body) as unknown,
         options: event.options,
-        deliveries: await deliveriesOf(event.id),
+        ...(await deliveriesOf(event.id, DELIVERIES_WITH_EVENT).then((p) => ({
+          deliveries: p.data,
+          deliveriesNextCursor: p.nextCursor,
+        }))),
       });
     },
   );
 
   r.get(
     '/:id/deliveries',
-    { summary: "An event's deliveries", responses: { 200: 'The deliveries' } },
-    async (req, res) => {
+    {
+      summary: "An event's deliveries, a page at a time (by endpoint)",
+      query: deliveriesQuerySchema,
+      responses: { 200: 'A page of deliveries and nextCursor' },
+    },
+    async (req, res, { query }) => {
       const event = await load(req.applicationId, req.params.id);
-      res.json({ data: await deliveriesOf(event.id) });
+      res.json(await deliveriesOf(event.id, query.limit, query.cursor));
     },
   );
 

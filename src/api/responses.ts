@@ -73,7 +73,9 @@ const delivery = z.object({
 const eventDetail = eventSummary.extend({
   payload: z.unknown(),
   options: z.record(z.string(), z.unknown()),
+  /** The first page of its deliveries; more at /api/events/:id/deliveries?cursor=… */
   deliveries: z.array(delivery),
+  deliveriesNextCursor: z.string().nullable(),
 });
 
 const attempt = z.object({
@@ -160,7 +162,7 @@ export const RESPONSE_BODIES: Record<string, Record<number, z.ZodType>> = {
   'POST /api/events/batch': { 207: batchResults },
   'GET /api/events': { 200: page(eventSummary) },
   'GET /api/events/:id': { 200: eventDetail },
-  'GET /api/events/:id/deliveries': { 200: z.object({ data: z.array(delivery) }) },
+  'GET /api/events/:id/deliveries': { 200: page(delivery) },
   'POST /api/events/:id/replay': {
     202: z.object({ eventId: z.string(), replay: int, workflowId: z.string(), temporalUiUrl: uiLink }),
   },

@@ -94,10 +94,16 @@ interface DeliveryRow {
   updated_at: Date;
 }
 
-export async function listDeliveriesOfEvent(db: Db, eventId: string): Promise<Delivery[]> {
+/** An event's deliveries by id (one per endpoint): all of them, or a keyset page after `cursor`. */
+export async function listDeliveriesOfEvent(
+  db: Db,
+  eventId: string,
+  page?: { cursor?: string | undefined; limit: number },
+): Promise<Delivery[]> {
   const { rows } = await db.query<DeliveryRow>(
-    'SELECT * FROM deliveries WHERE event_id = $1 ORDER BY endpoint_id',
-    [eventId],
+    `SELECT * FROM deliveries WHERE event_id = $1 AND ($2::text IS NULL OR id > $2)
+     ORDER BY id LIMIT $3`,
+    [eventId, page?.cursor ?? null, page?.limit ?? null],
   );
   return rows.map((r) => ({
     id: r.id,

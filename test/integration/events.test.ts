@@ -170,6 +170,28 @@ describe('events API on the real stack', () => {
     assert.equal(event.body.status, 'delivered');
   });
 
+  it("pages an event's deliveries by endpoint", async () => {
+    for (const n of [1, 2, 3]) await endpoint(`paged${n}`, { events: ['paged.*'] });
+    const sent = await api(stack, 'POST', '/api/events', { type: 'paged.x', payload: {} });
+    await finished(sent.body.workflowId);
+    const first = await api(stack, 'GET', `/api/events/${sent.body.eventId}/deliveries?limit=2`);
+    assert.equal(first.status, 200);
+    assert.equal(first.body.data.length, 2);
+    assert.ok(first.body.nextCursor);
+    const rest = await api(
+      stack,
+      'GET',
+      `/api/events/${sent.body.eventId}/deliveries?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`,
+    );
+    assert.equal(rest.body.data.length, 1);
+    assert.equal(rest.body.nextCursor, null);
+    const ids = [...first.body.data, ...rest.body.data].map((d: { id: string }) => d.id);
+    assert.equal(new Set(ids).size, 3);
+    const event = await api(stack, 'GET', `/api/events/${sent.body.eventId}`);
+    assert.equal(event.body.deliveries.length, 3);
+    assert.equal(event.body.deliveriesNextCursor, null);
+  });
+
   it('replays dead letters in bulk by endpoint and says how many', async () => {
     const ep = await endpoint('bulk', {
       retryConfig: { maxAttempts: 1 },
