@@ -13,19 +13,10 @@ import {
   webhookIds,
   type HooklineProcess,
   type Installation,
+  signalAll,
 } from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const signalAll = (pids: number[], signal: NodeJS.Signals) => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone
-    }
-  }
-};
 
 // Issue 12, scenario 5: PostgreSQL frozen (SIGSTOP, the worst case: connections hang instead of
 // being refused) for 30 s under a steady 10 events a second, then killed outright.

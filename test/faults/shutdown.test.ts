@@ -13,21 +13,12 @@ import {
   webhookIds,
   type HooklineProcess,
   type Installation,
+  signalAll,
 } from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const GRACE_MS = 10_000;
-
-const signalAll = (pids: number[], signal: NodeJS.Signals) => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone
-    }
-  }
-};
 
 // Issue 12, scenario 3: a stop is bounded by HOOKLINE_SHUTDOWN_GRACE_MS whatever is down, a
 // second signal stops at once, and what was not finished is delivered after the next start.

@@ -310,3 +310,14 @@ export function produce(
     },
   };
 }
+
+/** Sends `signal` to each of `pids` that is still there. */
+export const signalAll = (pids: number[], signal: NodeJS.Signals): void => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone
+    }
+  }
+};
