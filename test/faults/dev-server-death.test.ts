@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   call,
   embeddedPids,
-  killLeftovers,
   leftovers,
   newInstallation,
   produce,
@@ -13,6 +11,8 @@ import {
   webhookIds,
   type HooklineProcess,
   type Installation,
+  startTracked,
+  cleanUpInstallation,
 } from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -27,19 +27,12 @@ describe('the death of the embedded dev server', () => {
   before(async () => {
     receiver = await startReceiver();
     inst = await newInstallation();
-    proc = await startHookline(inst);
-    const { postgres, temporal } = embeddedPids(inst);
-    known.push(proc.pid, postgres!, temporal!);
+    proc = await startTracked(inst, known);
   });
 
   after(async () => {
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
-    killLeftovers(inst, known);
+    await cleanUpInstallation(proc, inst, known);
     await receiver?.close();
-    await rm(inst.dataDir, { recursive: true, force: true });
   });
 
   it('is restarted on the same port and data, once, and every accepted event is delivered', async () => {

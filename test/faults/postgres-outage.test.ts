@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   call,
   embeddedPids,
-  killLeftovers,
   leftovers,
   newInstallation,
   postgresTree,
   produce,
-  startHookline,
   webhookIds,
   type HooklineProcess,
   type Installation,
   signalAll,
+  startTracked,
+  cleanUpInstallation,
 } from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -33,9 +32,7 @@ describe('PostgreSQL down under load', () => {
     // The default rate limit (100/s): the load and its retries stay under it, as in the report,
     // where only requests that had waited out the outage went over it.
     inst = await newInstallation();
-    proc = await startHookline(inst);
-    const { postgres, temporal } = embeddedPids(inst);
-    known.push(proc.pid, postgres!, temporal!);
+    proc = await startTracked(inst, known);
     const ep = await call(proc, inst, 'POST', '/api/endpoints', {
       name: 'fault',
       url: `${receiver.url}/fault`,
@@ -48,13 +45,8 @@ describe('PostgreSQL down under load', () => {
 
   after(async () => {
     signalAll(frozen, 'SIGCONT');
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
-    killLeftovers(inst, known);
+    await cleanUpInstallation(proc, inst, known);
     await receiver?.close();
-    await rm(inst.dataDir, { recursive: true, force: true });
   });
 
   const delivered = async (accepted: string[]) => {

@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   call,
   embeddedPids,
-  killLeftovers,
   leftovers,
   newInstallation,
   postgresTree,
   produce,
-  startHookline,
   webhookIds,
   type HooklineProcess,
   type Installation,
   signalAll,
+  startTracked,
+  cleanUpInstallation,
 } from '../helpers/installation.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -32,9 +31,7 @@ describe('shutdown while a dependency is down', () => {
   let frozen: number[] = [];
 
   const start = async () => {
-    proc = await startHookline(inst);
-    const { postgres, temporal } = embeddedPids(inst);
-    known.push(proc.pid, postgres!, temporal!);
+    proc = await startTracked(inst, known);
   };
 
   before(async () => {
@@ -54,13 +51,8 @@ describe('shutdown while a dependency is down', () => {
 
   after(async () => {
     signalAll(frozen, 'SIGCONT');
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
-    killLeftovers(inst, known);
+    await cleanUpInstallation(proc, inst, known);
     await receiver?.close();
-    await rm(inst.dataDir, { recursive: true, force: true });
   });
 
   const noLeftovers = () =>
