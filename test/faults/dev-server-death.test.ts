@@ -95,9 +95,16 @@ describe('the death of the embedded dev server', () => {
       health.every((h) => h.ms <= 2_500),
       `/health took ${health.map((h) => h.ms).join(', ')} ms`,
     );
+    // The restart takes about as long as one check (1.5 s), so a check that began during the
+    // outage may see Temporal again at its end and name only the worker, whose poll it missed.
     assert.ok(
-      health.some((h) => h.body.temporal === 'down' && h.status === 200 && h.body.status === 'degraded'),
-      'health named Temporal down (degraded: the database is up)',
+      health.some(
+        (h) =>
+          h.status === 200 &&
+          h.body.status === 'degraded' &&
+          (h.body.failing.includes('temporal') || h.body.failing.includes('worker')),
+      ),
+      `health named what is down (degraded: the database is up): ${JSON.stringify(health.map((h) => h.body))}`,
     );
     for (const a of refused) assert.ok(a.retryAfter, 'every 503 says when to retry');
   });
