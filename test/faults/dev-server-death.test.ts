@@ -95,16 +95,12 @@ describe('the death of the embedded dev server', () => {
       health.every((h) => h.ms <= 2_500),
       `/health took ${health.map((h) => h.ms).join(', ')} ms`,
     );
-    // The restart takes about as long as one check (1.5 s), so a check that began during the
-    // outage may see Temporal again at its end and name only the worker, whose poll it missed.
+    // The restart (1.3–2 s) is about as long as one check (1.5 s, and Temporal's client retries
+    // within it), so a check may see the server back already: it must answer 200, never 503, and
+    // name only what is down at its end. The last test keeps the server down and checks the naming.
     assert.ok(
-      health.some(
-        (h) =>
-          h.status === 200 &&
-          h.body.status === 'degraded' &&
-          (h.body.failing.includes('temporal') || h.body.failing.includes('worker')),
-      ),
-      `health named what is down (degraded: the database is up): ${JSON.stringify(health.map((h) => h.body))}`,
+      health.every((h) => h.status === 200 && (h.body.status === 'ok' || h.body.status === 'degraded')),
+      JSON.stringify(health.map((h) => h.body)),
     );
     for (const a of refused) assert.ok(a.retryAfter, 'every 503 says when to retry');
   });
@@ -135,6 +131,16 @@ describe('the death of the embedded dev server', () => {
       20,
     );
     try {
+      // While no restart can work, /health answers within its bound and names Temporal down.
+      const started = Date.now();
+      const res = await fetch(`${proc.apiUrl}/health`, { signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as { status: string; temporal: string; database: string };
+      const ms = Date.now() - started;
+      assert.ok(ms <= 2_500, `/health took ${ms} ms`);
+      assert.equal(res.status, 200);
+      assert.equal(body.status, 'degraded');
+      assert.equal(body.temporal, 'down');
+      assert.equal(body.database, 'ok');
       const { code } = await proc.exited;
       const took = Date.now() - killedAt;
       const attempts = proc
