@@ -3,7 +3,7 @@ import { matchesFilter } from '../src/domain/filters.js';
 import { subscribes } from '../src/domain/routing.js';
 import { claimNextRun } from '../src/db/deliveries.js';
 import { listEnabledEndpoints } from '../src/db/endpoints.js';
-import { getEvent, setEventStatus, type StoredEvent } from '../src/db/events.js';
+import { getEvent, setRoutePhase, type StoredEvent } from '../src/db/events.js';
 import type { Db } from '../src/db/pool.js';
 import type { EventRef, EventStatus } from '../workflows/contract.js';
 
@@ -31,7 +31,7 @@ export function createRoutingActivities({ db }: { db: Db }) {
       const matched = endpoints
         .filter((e) => subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject))
         .map((e) => e.id);
-      await setEventStatus(db, ref.eventId, 'routing', matched.length);
+      await setRoutePhase(db, ref.eventId, 'routing');
       return matched;
     },
 
@@ -49,8 +49,12 @@ export function createRoutingActivities({ db }: { db: Db }) {
       return runs;
     },
 
-    async recordEventOutcome(eventId: string, status: EventStatus): Promise<void> {
-      await setEventStatus(db, eventId, status);
+    /**
+     * The legacy event workflow's end. The outcome itself is derived from the deliveries (migration
+     * 007); the status the old workflow computed is no longer written.
+     */
+    async recordEventOutcome(eventId: string, _status: EventStatus): Promise<void> {
+      await setRoutePhase(db, eventId, 'routed');
     },
   };
 }

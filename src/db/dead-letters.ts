@@ -58,7 +58,7 @@ export async function insertDeadLetter(
        last_status_code, last_error)
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
      WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $3) -- gone with its application: nothing to keep
-     ON CONFLICT (delivery_id, run) DO NOTHING`,
+     ON CONFLICT (delivery_id, run, (COALESCE(workflow_run_id, ''))) DO NOTHING`,
     [
       d.id,
       d.applicationId,

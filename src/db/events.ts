@@ -144,18 +144,17 @@ export async function getEvent(db: Db, id: string, applicationId?: string): Prom
   return rows[0] && fromRow(rows[0]);
 }
 
-/** Written by the event's workflow, so the event is dispatched (whoever started it). */
-export async function setEventStatus(
-  db: Db,
-  id: string,
-  status: EventStatus,
-  matched?: number,
-): Promise<void> {
+/**
+ * The event workflow's routing phase (the status itself is derived in PostgreSQL from the phase
+ * and the deliveries' counters, migration 007). Written by the event's workflow, so the event is
+ * dispatched, whoever started it.
+ */
+export async function setRoutePhase(db: Db, id: string, phase: 'routing' | 'routed'): Promise<void> {
   await db.query(
-    `UPDATE events SET status = $2, matched = COALESCE($3, matched), updated_at = now(),
+    `UPDATE events SET route_phase = $2, updated_at = now(),
        dispatched_at = COALESCE(dispatched_at, now()), dispatch_lease_until = NULL
      WHERE id = $1`,
-    [id, status, matched ?? null],
+    [id, phase],
   );
 }
 
@@ -186,12 +185,11 @@ export async function claimForDispatch(db: Db, limit: number, leaseMs: number): 
     .sort((a, b) => rank[a.priority] - rank[b.priority] || a.createdAt.getTime() - b.createdAt.getTime());
 }
 
-/** Their workflows exist: `accepted` becomes `dispatched` (a later status set by the workflow stays). */
+/** Their workflows exist: `accepted` becomes `dispatched` (derived; a routed event keeps its status). */
 export async function markDispatched(db: Db, ids: readonly string[]): Promise<void> {
   if (!ids.length) return;
   await db.query(
-    `UPDATE events SET dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
-       status = CASE WHEN status = 'accepted' THEN 'dispatched' ELSE status END
+    `UPDATE events SET dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now()
      WHERE id = ANY($1::text[]) AND dispatched_at IS NULL`,
     [ids],
   );
@@ -251,10 +249,14 @@ export async function listEvents(db: Db, applicationId: string, q: EventQuery): 
   return rows.map(fromRow);
 }
 
-/** Counts a replay of the event. */
+/**
+ * Counts a replay of the event: it is `replaying` until the replay has routed every endpoint and
+ * their deliveries have settled (the routing phase starts over).
+ */
 export async function markReplayed(db: Db, id: string): Promise<number> {
   const { rows } = await db.query<{ replays: number }>(
-    `UPDATE events SET replays = replays + 1, status = 'replaying', updated_at = now() WHERE id = $1 RETURNING replays`,
+    `UPDATE events SET replays = replays + 1, replaying = true, route_phase = NULL, route_cursor = NULL,
+       updated_at = now() WHERE id = $1 RETURNING replays`,
     [id],
   );
   return rows[0]?.replays ?? 0;

@@ -23,13 +23,15 @@ export type Operator = (typeof FILTER_OPERATORS)[number];
 
 /**
  * An event's life: `accepted` (committed, no workflow yet), `dispatched` (its workflow exists),
- * `routing` (endpoints matched, deliveries running), then its outcome. `replaying` while an
- * event replay runs.
+ * `routing` (matching endpoints), `delivering` (deliveries pending or under way), then its
+ * outcome. `replaying` while an event replay runs. Derived in PostgreSQL from the deliveries
+ * (migration 007), so it is true however a delivery ended.
  */
 export const EVENT_STATUSES = [
   'accepted',
   'dispatched',
   'routing',
+  'delivering',
   'replaying',
   'delivered',
   'partially_failed',
@@ -53,5 +55,7 @@ export const DELIVERY_STATUSES = [
   'delivered',
   'failed',
   'dead_lettered',
+  'terminated',
+  'cancelled',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
