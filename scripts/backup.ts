@@ -119,7 +119,9 @@ export async function restore(dir: string, config: Config = loadConfig()): Promi
         throw new Error('the database already holds Hookline data; restore into an empty one');
       // The rows go in as they were backed up; the event counters and statuses are recomputed
       // from the deliveries afterwards (a backup from before migration 007 has no counters).
-      await client.query('ALTER TABLE events DISABLE TRIGGER USER; ALTER TABLE deliveries DISABLE TRIGGER USER');
+      await client.query(
+        'ALTER TABLE events DISABLE TRIGGER USER; ALTER TABLE deliveries DISABLE TRIGGER USER',
+      );
       for (const table of TABLES) {
         const text = await readFile(path.join(dir, `${table}.ndjson`), 'utf8');
         const lines = text.split('\n').filter(Boolean);
@@ -137,7 +139,9 @@ export async function restore(dir: string, config: Config = loadConfig()): Promi
         }
         counts[table] = lines.length;
       }
-      await client.query('ALTER TABLE events ENABLE TRIGGER USER; ALTER TABLE deliveries ENABLE TRIGGER USER');
+      await client.query(
+        'ALTER TABLE events ENABLE TRIGGER USER; ALTER TABLE deliveries ENABLE TRIGGER USER',
+      );
       await client.query('SELECT hookline_recount_events()');
       await client.query('COMMIT');
     } catch (err) {
