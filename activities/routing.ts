@@ -2,10 +2,17 @@ import { deliveryWorkflowId } from '../src/domain/ids.js';
 import { matchesFilter } from '../src/domain/filters.js';
 import { subscribes } from '../src/domain/routing.js';
 import { claimNextRun } from '../src/db/deliveries.js';
-import { listEnabledEndpoints } from '../src/db/endpoints.js';
+import { listEnabledEndpoints, listEnabledEndpointsAfter } from '../src/db/endpoints.js';
+import { claimRoutePage, deliveryCounts } from '../src/db/fanout.js';
 import { getEvent, setRoutePhase, type StoredEvent } from '../src/db/events.js';
 import type { Db } from '../src/db/pool.js';
-import type { EventRef, EventStatus } from '../workflows/contract.js';
+import type { DeliveryCounts, EventRef, EventStatus, RoutePage } from '../workflows/contract.js';
+import { Context } from '@temporalio/activity';
+
+/** Endpoints read per query while matching a page (the filters run here, in Node). */
+const SCAN_PAGE = 2_000;
+/** At most this many endpoints scanned per routePage call, so one call stays short. */
+const SCAN_MAX = 20_000;
 
 /** What filter paths address: `type`, `source`, `payload.…`, `tags`. */
 export function filterSubject(event: StoredEvent) {
@@ -53,6 +60,58 @@ export function createRoutingActivities({ db }: { db: Db }) {
      * The legacy event workflow's end. The outcome itself is derived from the deliveries (migration
      * 007); the status the old workflow computed is no longer written.
      */
+    /**
+     * The next page of the event's match, after `cursor`: up to `limit` subscribed endpoints whose
+     * filters pass, their deliveries claimed for this event run in one round trip. The cursor is
+     * the last endpoint scanned (null at the end), so the workflow carries O(1) state.
+     */
+    async routePage(
+      ref: EventRef,
+      req: { cursor: string | null; limit: number; firstOfReset: boolean },
+    ): Promise<RoutePage> {
+      const eventRunId = Context.current().info.workflowExecution?.runId;
+      if (!eventRunId) throw new Error('routePage runs only inside an event workflow');
+      const event = await getEvent(db, ref.eventId, ref.applicationId);
+      if (!event)
+        return { start: [], skipped: 0, cursor: null, counts: await deliveryCounts(db, ref.eventId) };
+      const subject = filterSubject(event);
+      const matched: string[] = [];
+      let cursor = req.cursor;
+      let scanned = 0;
+      let end = false;
+      while (matched.length < req.limit && scanned < SCAN_MAX) {
+        const page = await listEnabledEndpointsAfter(db, ref.applicationId, cursor, SCAN_PAGE);
+        for (const e of page) {
+          cursor = e.id;
+          scanned++;
+          if (subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject)) {
+            matched.push(e.id);
+            if (matched.length === req.limit) break;
+          }
+        }
+        if (page.length < SCAN_PAGE && matched.length < req.limit) {
+          end = true;
+          break;
+        }
+      }
+      // A page that filled exactly at the last endpoint is found to be the end by the next call.
+      const next = end ? null : cursor;
+      const claim = await claimRoutePage(db, {
+        eventId: ref.eventId,
+        applicationId: ref.applicationId,
+        eventRunId,
+        endpointIds: matched,
+        cursor: next,
+        firstOfReset: req.firstOfReset,
+      });
+      return { ...claim, cursor: next };
+    },
+
+    /** The event's deliveries by state, for pacing a wide fan-out. */
+    async fanoutCounts(eventId: string): Promise<DeliveryCounts> {
+      return deliveryCounts(db, eventId);
+    },
+
     async recordEventOutcome(eventId: string, _status: EventStatus): Promise<void> {
       await setRoutePhase(db, eventId, 'routed');
     },

@@ -167,6 +167,7 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     replays: e.replays,
     createdAt: e.createdAt.toISOString(),
     dispatchedAt: e.dispatchedAt?.toISOString() ?? null,
+    progress: e.progress,
     workflowId: eventWorkflowId(e.id),
     temporalUiUrl: uiLink(eventWorkflowId(e.id)),
   });

@@ -54,6 +54,15 @@ const eventSummary = z.object({
   replays: int,
   createdAt: date,
   dispatchedAt: date.nullable(),
+  /** Its deliveries by state, live (kept in PostgreSQL as they change). */
+  progress: z.object({
+    pending: int,
+    active: int,
+    delivered: int,
+    failed: int,
+    terminated: int,
+    cancelled: int,
+  }),
   workflowId: z.string(),
   temporalUiUrl: uiLink,
 });

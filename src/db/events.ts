@@ -20,6 +20,17 @@ export interface StoredEvent {
   createdAt: Date;
   /** When its workflow was known to exist; null while it waits for the dispatcher. */
   dispatchedAt: Date | null;
+  /** Its deliveries by state (counters kept by triggers, migration 007). */
+  progress: EventProgress;
+}
+
+export interface EventProgress {
+  pending: number;
+  active: number;
+  delivered: number;
+  failed: number;
+  terminated: number;
+  cancelled: number;
 }
 
 interface EventRow {
@@ -38,6 +49,12 @@ interface EventRow {
   replays: number;
   created_at: Date;
   dispatched_at: Date | null;
+  n_pending: number;
+  n_active: number;
+  n_delivered: number;
+  n_failed: number;
+  n_terminated: number;
+  n_cancelled: number;
 }
 
 const fromRow = (r: EventRow): StoredEvent => ({
@@ -56,6 +73,14 @@ const fromRow = (r: EventRow): StoredEvent => ({
   replays: r.replays,
   createdAt: r.created_at,
   dispatchedAt: r.dispatched_at,
+  progress: {
+    pending: r.n_pending,
+    active: r.n_active,
+    delivered: r.n_delivered,
+    failed: r.n_failed,
+    terminated: r.n_terminated,
+    cancelled: r.n_cancelled,
+  },
 });
 
 export type NewEvent = Pick<

@@ -1,0 +1,85 @@
+// The event workflow's side of the fan-out (docs/design/event-shape.md §3–4): endpoints scanned a
+// page at a time, the page's deliveries claimed in one round trip, and the event's counters.
+import type { DeliveryCounts } from '../../workflows/contract.js';
+import type { Db } from './pool.js';
+
+interface CountsRow {
+  matched: number;
+  n_pending: number;
+  n_active: number;
+  n_delivered: number;
+  n_failed: number;
+  n_terminated: number;
+  n_cancelled: number;
+}
+
+const counts = (r: CountsRow): DeliveryCounts => ({
+  asOf: Date.now(),
+  matched: r.matched,
+  pending: r.n_pending,
+  active: r.n_active,
+  delivered: r.n_delivered,
+  failed: r.n_failed,
+  terminated: r.n_terminated,
+  cancelled: r.n_cancelled,
+});
+
+export const NO_COUNTS: DeliveryCounts = {
+  asOf: 0,
+  matched: 0,
+  pending: 0,
+  active: 0,
+  delivered: 0,
+  failed: 0,
+  terminated: 0,
+  cancelled: 0,
+};
+
+/**
+ * Claims the deliveries of one page of matched endpoints for an event run (`hookline_route_page`,
+ * migration 007): new rows, and a new run of each finished one that another event run routed (a
+ * replay or a reset); a delivery still running is skipped. Idempotent for the same event run, so
+ * a retried activity gets the same claims. Also records the routing phase and the cursor.
+ */
+export async function claimRoutePage(
+  db: Db,
+  p: {
+    eventId: string;
+    applicationId: string;
+    eventRunId: string;
+    endpointIds: string[];
+    cursor: string | null;
+    firstOfReset: boolean;
+  },
+): Promise<{ start: Array<{ endpointId: string; run: number }>; skipped: number; counts: DeliveryCounts }> {
+  const { rows } = await db.query<
+    CountsRow & { endpoint_id: string | null; run: number | null; skipped: number }
+  >('SELECT * FROM hookline_route_page($1, $2, $3, $4::text[], $5, $6)', [
+    p.eventId,
+    p.applicationId,
+    p.eventRunId,
+    p.endpointIds,
+    p.cursor,
+    p.firstOfReset,
+  ]);
+  const first = rows[0];
+  if (!first) return { start: [], skipped: 0, counts: NO_COUNTS };
+  return {
+    start: rows
+      .filter((r) => r.endpoint_id !== null)
+      .map((r) => ({ endpointId: r.endpoint_id!, run: r.run! }))
+      .sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1)),
+    skipped: first.skipped,
+    counts: counts(first),
+  };
+}
+
+/** The event's deliveries by state (the counters the triggers keep). */
+export async function deliveryCounts(db: Db, eventId: string): Promise<DeliveryCounts> {
+  const { rows } = await db.query<CountsRow>(
+    `SELECT coalesce(matched, 0) AS matched, n_pending, n_active, n_delivered, n_failed, n_terminated, n_cancelled
+     FROM events WHERE id = $1`,
+    [eventId],
+  );
+  return rows[0] ? counts(rows[0]) : NO_COUNTS;
+}
