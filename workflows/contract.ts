@@ -84,7 +84,7 @@ export type CircuitPermit = 'probe' | 'go';
 
 /** An attempt's outcome as the breaker counts it: `ok` means the endpoint answered sanely. */
 export interface BreakerOutcome {
-  /** `<deliveryId>:<run>:<attempt>`, so a re-run activity is counted once. */
+  /** `<deliveryId>:<workflowRunId>:<attempt>`: a re-run activity is counted once, a reset run's anew. */
   key: string;
   ok: boolean;
   probe: boolean;

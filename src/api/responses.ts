@@ -81,6 +81,7 @@ const eventDetail = eventSummary.extend({
 const attempt = z.object({
   deliveryId: z.string(),
   run: int,
+  workflowRunId: z.string().nullable(),
   attempt: int,
   startedAt: date,
   durationMs: int,
@@ -146,6 +147,12 @@ const deadLetter = z.object({
   createdAt: date,
   replayedAt: date.nullable(),
   replayRun: int.nullable(),
+  kind: z.enum(['failed', 'terminated', 'cancelled']),
+  stoppedBy: z.string().nullable(),
+  workflowRunId: z.string().nullable(),
+  resolvedAt: date.nullable(),
+  resolution: z.enum(['delivered', 'superseded']).nullable(),
+  resolvedVia: z.enum(['replay', 'reset', 'event_replay']).nullable(),
 });
 
 const application = z.object({ id: z.string(), name: z.string(), createdAt: date });

@@ -1,0 +1,117 @@
+// #17: what an operator does to a delivery in Temporal's CLI shows in Hookline's API, on the real
+// stack (dev server, PostgreSQL, worker, API) with a loopback receiver.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { requireBinary } from '../../src/temporal/binaries.js';
+import type { Receiver } from '../helpers/receiver.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { api, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
+import { waitUntil } from '../helpers/wait.js';
+
+describe('operator actions in Temporal keep Hookline true', () => {
+  let stack: TestStack;
+  let receiver: Receiver;
+
+  before(async () => {
+    receiver = await startReceiver();
+    stack = await startStack({ env: { HOOKLINE_RECONCILE_INTERVAL_MS: '500' } });
+  });
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  /** The project's `temporal` CLI against the stack's dev server, as an operator runs it. */
+  const temporal = async (...args: string[]) =>
+    (
+      await promisify(execFile)(requireBinary('cli'), [
+        ...args,
+        '--address',
+        stack.platform.temporalAddress,
+        '--namespace',
+        stack.config.temporalNamespace,
+      ])
+    ).stdout;
+
+  async function endpoint(name: string, retryConfig: Record<string, unknown>) {
+    const r = await api(stack, 'POST', '/api/endpoints', {
+      name,
+      url: `${receiver.url}/${name}`,
+      events: [`${name}.*`],
+      retryConfig,
+      circuitBreaker: { threshold: 100 },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id as string;
+  }
+
+  async function send(type: string) {
+    const r = await api(stack, 'POST', '/api/events', { type, payload: { n: 1 } });
+    assert.equal(r.status, 202);
+    return r.body.eventId as string;
+  }
+
+  const eventOf = async (id: string) => (await api(stack, 'GET', `/api/events/${id}`)).body;
+  const deliveryOf = async (eventId: string, deliveryId: string) =>
+    ((await eventOf(eventId)).deliveries as Array<Record<string, any>>).find((d) => d.id === deliveryId);
+  const deadLetters = async (endpointId: string, extra = '') =>
+    (await api(stack, 'GET', `/api/dead-letters?endpointId=${endpointId}${extra}`)).body.data as Array<
+      Record<string, any>
+    >;
+
+  it('a delivery reset after its dead letter records the new run beside the old, delivers, and resolves the dead letter as "reset"', async () => {
+    const ep = await endpoint('reset', { strategy: 'fixed', baseDelay: 500, maxAttempts: 2 });
+    receiver.respond('/reset', 500);
+    const eventId = await send('reset.happened');
+    const deliveryId = `delivery:${eventId}:${ep}`;
+    assert.equal((await workflowResult(stack, deliveryId)).status, 'dead_lettered');
+    await waitUntil(async () => (await eventOf(eventId)).status === 'failed', 10_000);
+    const [dead] = await deadLetters(ep);
+    assert.equal(dead!.kind, 'failed');
+    assert.equal(dead!.resolvedAt, null);
+
+    receiver.respond('/reset', 200);
+    await temporal(
+      'workflow',
+      'reset',
+      '--workflow-id',
+      deliveryId,
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'receiver fixed',
+    );
+    await receiver.waitFor(3, { path: '/reset' });
+    await waitUntil(async () => (await deliveryOf(eventId, deliveryId))?.status === 'delivered', 15_000);
+
+    const attempts = (await api(stack, 'GET', `/api/deliveries/${deliveryId}/attempts`)).body.data as Array<
+      Record<string, any>
+    >;
+    assert.deepEqual(
+      attempts.map((a) => [a.run, a.attempt, a.statusCode]),
+      [
+        [0, 1, 500],
+        [0, 2, 500],
+        [0, 1, 200],
+      ],
+      'the reset run attempts beside the old run',
+    );
+    assert.equal(attempts[0]!.workflowRunId, attempts[1]!.workflowRunId);
+    assert.notEqual(attempts[2]!.workflowRunId, attempts[0]!.workflowRunId);
+    const resetRun = (await stack.platform.temporal.workflow.getHandle(deliveryId).describe()).runId;
+    assert.equal(attempts[2]!.workflowRunId, resetRun);
+
+    const [resolved] = await deadLetters(ep);
+    assert.equal(resolved!.id, dead!.id);
+    assert.ok(resolved!.resolvedAt, 'the dead letter is resolved');
+    assert.equal(resolved!.resolution, 'delivered');
+    assert.equal(resolved!.resolvedVia, 'reset');
+    assert.deepEqual(await deadLetters(ep, '&resolved=false'), []);
+    assert.equal((await deadLetters(ep, '&resolved=true')).length, 1);
+    const replay = await api(stack, 'POST', `/api/dead-letters/${dead!.id}/replay`);
+    assert.equal(replay.status, 409, 'a resolved dead letter is not replayed');
+    await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
+  });
+});
