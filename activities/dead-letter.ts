@@ -7,7 +7,8 @@ import { newId } from '../src/db/ids.js';
 import type { Db } from '../src/db/pool.js';
 import type { Metrics } from '../src/metrics.js';
 import type { PluginHost } from '../src/plugins/host.js';
-import type { DeliveryRef } from '../workflows/contract.js';
+import { readRunStop, stopReason } from '../src/temporal/stops.js';
+import type { DeliveryRef, DeliveryStop } from '../workflows/contract.js';
 import { currentRunId, writeAsOwner } from './ownership.js';
 
 export interface DeadLetterDeps {
@@ -94,6 +95,29 @@ export function createDeadLetterActivities(deps: DeadLetterDeps) {
       last: { attempts: number; reason: string; statusCode: number | null; error: string | null },
     ): Promise<void> {
       await endAsDeadLetter(deps, ref, currentRunId(), { kind: 'failed', ...last });
+    },
+
+    /**
+     * The cleanup of a cancelled delivery (called only on its cancellation path): the delivery
+     * becomes `cancelled`, with who cancelled it and why read from its history, and a dead letter
+     * of kind `cancelled`, so it can be replayed.
+     */
+    async deliveryStopped(ref: DeliveryRef, last: DeliveryStop): Promise<void> {
+      const runId = currentRunId();
+      const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
+      const stop = (await readRunStop(deps.temporal, deliveryId, runId)) ?? {
+        kind: 'cancelled' as const,
+        reason: null,
+        identity: null,
+      };
+      await endAsDeadLetter(deps, ref, runId, {
+        kind: 'cancelled',
+        attempts: last.attempts,
+        reason: stopReason({ ...stop, kind: 'cancelled' }),
+        statusCode: last.lastStatusCode,
+        error: last.lastError,
+        stoppedBy: stop.identity,
+      });
     },
   };
 }

@@ -140,3 +140,17 @@ export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string
  * the regular-activity path.
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities-1';
+
+/**
+ * Patch id: a cancelled delivery runs its cleanup (the `deliveryStopped` local activity: status
+ * `cancelled`, a replayable dead letter). Checked only on the cancellation path, so a delivery that
+ * is not cancelled records no marker for it.
+ */
+export const DELIVERY_CANCEL_PATCH = 'delivery-cancel-cleanup-1';
+
+/** What a cancelled delivery had done when it stopped (`deliveryStopped`'s input). */
+export interface DeliveryStop {
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}

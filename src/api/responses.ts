@@ -65,6 +65,9 @@ const delivery = z.object({
   attempts: int,
   lastStatusCode: int.nullable(),
   lastError: z.string().nullable(),
+  /** Why an operator terminated or cancelled it, and who (the Temporal identity). */
+  stopReason: z.string().nullable(),
+  stoppedBy: z.string().nullable(),
   updatedAt: date,
   workflowId: z.string(),
   temporalUiUrl: uiLink,

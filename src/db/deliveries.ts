@@ -9,6 +9,9 @@ export interface Delivery {
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
+  /** Why an operator terminated or cancelled its workflow, and who (the Temporal identity). */
+  stopReason: string | null;
+  stoppedBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -113,6 +116,8 @@ interface DeliveryRow {
   attempts: number;
   last_status_code: number | null;
   last_error: string | null;
+  stop_reason: string | null;
+  stopped_by: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -136,6 +141,8 @@ export async function listDeliveriesOfEvent(
     attempts: r.attempts,
     lastStatusCode: r.last_status_code,
     lastError: r.last_error,
+    stopReason: r.stop_reason,
+    stoppedBy: r.stopped_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }));

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { requireBinary } from '../../src/temporal/binaries.js';
+import { searchAttributes } from '../../workflows/contract.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../helpers/stack.js';
@@ -113,5 +114,43 @@ describe('operator actions in Temporal keep Hookline true', () => {
     const replay = await api(stack, 'POST', `/api/dead-letters/${dead!.id}/replay`);
     assert.equal(replay.status, 409, 'a resolved dead letter is not replayed');
     await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
+  });
+
+  it('a delivery cancelled while it waits between attempts becomes cancelled, in Temporal and in the API, and its dead letter replays', async () => {
+    const ep = await endpoint('cancel', { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 });
+    receiver.respond('/cancel', 500);
+    const eventId = await send('cancel.happened');
+    const deliveryId = `delivery:${eventId}:${ep}`;
+    await receiver.waitFor(1, { path: '/cancel' });
+    await waitUntil(async () => (await deliveryOf(eventId, deliveryId))?.status === 'retrying', 10_000);
+
+    await temporal('workflow', 'cancel', '--workflow-id', deliveryId);
+    const handle = stack.platform.temporal.workflow.getHandle(deliveryId);
+    await waitUntil(async () => (await handle.describe()).status.name === 'CANCELLED', 10_000);
+    const described = await handle.describe();
+    assert.equal(described.typedSearchAttributes.get(searchAttributes.deliveryStatus), 'cancelled');
+
+    const delivery = await deliveryOf(eventId, deliveryId);
+    assert.equal(delivery!.status, 'cancelled');
+    assert.match(delivery!.stoppedBy, /temporal-cli/, 'who cancelled it: the CLI identity');
+    assert.match(delivery!.stopReason, /^cancelled: no reason given \(by temporal-cli/);
+    await waitUntil(async () => (await eventOf(eventId)).status === 'failed', 10_000);
+    const [dead] = await deadLetters(ep);
+    assert.equal(dead!.kind, 'cancelled');
+    assert.equal(dead!.attempts, 1);
+    assert.equal(dead!.lastStatusCode, 500);
+    assert.equal(dead!.stoppedBy, delivery!.stoppedBy);
+    assert.equal(dead!.workflowRunId, described.runId);
+    const metrics = await (await fetch(`${stack.platform.apiUrl}/metrics`)).text();
+    assert.match(metrics, /hookline_deliveries_stopped_total\{[^}]*kind="cancelled"[^}]*\} 1\n/);
+
+    receiver.respond('/cancel', 200);
+    const replay = await api(stack, 'POST', `/api/dead-letters/${dead!.id}/replay`);
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    assert.equal((await workflowResult(stack, deliveryId)).status, 'delivered');
+    await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
+    const [resolved] = await deadLetters(ep);
+    assert.equal(resolved!.resolution, 'delivered');
+    assert.equal(resolved!.resolvedVia, 'replay');
   });
 });
