@@ -226,3 +226,51 @@ export async function claimNextRun(
   );
   return rows[0]!.run;
 }
+
+/** What the reconciler needs of a delivery to decide about one of its closed Temporal runs. */
+export interface DeliveryOwner {
+  id: string;
+  applicationId: string;
+  eventId: string;
+  endpointId: string;
+  run: number;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  workflowRunId: string | null;
+}
+
+export async function getDeliveryOwner(db: Db, id: string): Promise<DeliveryOwner | undefined> {
+  const { rows } = await db.query<{
+    id: string;
+    application_id: string;
+    event_id: string;
+    endpoint_id: string;
+    run: number;
+    status: DeliveryStatus;
+    attempts: number;
+    last_status_code: number | null;
+    last_error: string | null;
+    workflow_run_id: string | null;
+  }>(
+    `SELECT id, application_id, event_id, endpoint_id, run, status, attempts, last_status_code, last_error,
+            workflow_run_id FROM deliveries WHERE id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  return (
+    r && {
+      id: r.id,
+      applicationId: r.application_id,
+      eventId: r.event_id,
+      endpointId: r.endpoint_id,
+      run: r.run,
+      status: r.status,
+      attempts: r.attempts,
+      lastStatusCode: r.last_status_code,
+      lastError: r.last_error,
+      workflowRunId: r.workflow_run_id,
+    }
+  );
+}

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { tryReconcilerLock } from '../../src/db/reconciler.js';
+import { reconcileDeliveryRun, reconcileOnce } from '../../src/reconcile/closed-runs.js';
 import { requireBinary } from '../../src/temporal/binaries.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import type { Receiver } from '../helpers/receiver.js';
@@ -152,5 +154,92 @@ describe('operator actions in Temporal keep Hookline true', () => {
     const [resolved] = await deadLetters(ep);
     assert.equal(resolved!.resolution, 'delivered');
     assert.equal(resolved!.resolvedVia, 'replay');
+  });
+
+  it('a delivery terminated while it waits between attempts becomes terminated with the reason and the CLI identity, gets a replayable dead letter, and the event follows', async () => {
+    const ep = await endpoint('terminate', { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 });
+    receiver.respond('/terminate', 500);
+    const eventId = await send('terminate.happened');
+    const deliveryId = `delivery:${eventId}:${ep}`;
+    await receiver.waitFor(1, { path: '/terminate' });
+    await waitUntil(async () => (await deliveryOf(eventId, deliveryId))?.status === 'retrying', 10_000);
+    const runId = (await stack.platform.temporal.workflow.getHandle(deliveryId).describe()).runId;
+
+    await temporal('workflow', 'terminate', '--workflow-id', deliveryId, '--reason', 'operator gave up');
+    await waitUntil(async () => (await deliveryOf(eventId, deliveryId))?.status === 'terminated', 10_000);
+    const delivery = await deliveryOf(eventId, deliveryId);
+    assert.match(delivery!.stopReason, /^terminated: operator gave up \(by temporal-cli/);
+    assert.match(delivery!.stoppedBy, /temporal-cli/);
+    await waitUntil(async () => (await eventOf(eventId)).status === 'failed', 10_000);
+    const [dead] = await deadLetters(ep);
+    assert.equal(dead!.kind, 'terminated');
+    assert.equal(dead!.workflowRunId, runId);
+    assert.equal(dead!.stoppedBy, delivery!.stoppedBy);
+    assert.equal(dead!.attempts, 1);
+
+    // Seen again (the next passes, a second reconciler): handled once.
+    const deps = {
+      db: stack.platform.db,
+      temporal: stack.platform.temporal,
+      taskQueue: stack.config.temporalTaskQueue,
+    };
+    assert.equal(
+      await reconcileDeliveryRun(deps, { workflowId: deliveryId, runId, status: 'TERMINATED' }),
+      'skipped',
+    );
+    const again = await reconcileOnce(deps);
+    assert.ok(again.seen >= 1, 'the pass saw the terminated run');
+    assert.equal(again.recorded, 0);
+    assert.equal((await deadLetters(ep)).length, 1);
+    const other = await stack.platform.db.connect();
+    try {
+      assert.equal(await tryReconcilerLock(other), false, 'one reconciler at a time');
+    } finally {
+      other.release();
+    }
+    const metrics = await (await fetch(`${stack.platform.apiUrl}/metrics`)).text();
+    assert.match(metrics, /hookline_deliveries_stopped_total\{[^}]*kind="terminated"[^}]*\} 1\n/);
+
+    receiver.respond('/terminate', 200);
+    const replay = await api(stack, 'POST', `/api/dead-letters/${dead!.id}/replay`);
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    assert.equal((await workflowResult(stack, deliveryId)).status, 'delivered');
+    await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
+  });
+
+  it('a delivery reset while it runs is not reported as terminated', async () => {
+    const ep = await endpoint('rerun', { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 });
+    receiver.respond('/rerun', 500);
+    const eventId = await send('rerun.happened');
+    const deliveryId = `delivery:${eventId}:${ep}`;
+    await receiver.waitFor(1, { path: '/rerun' });
+    await waitUntil(async () => (await deliveryOf(eventId, deliveryId))?.status === 'retrying', 10_000);
+    const oldRun = (await stack.platform.temporal.workflow.getHandle(deliveryId).describe()).runId;
+
+    receiver.respond('/rerun', 200);
+    await temporal(
+      'workflow',
+      'reset',
+      '--workflow-id',
+      deliveryId,
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'retry now',
+    );
+    assert.equal((await workflowResult(stack, deliveryId)).status, 'delivered');
+    const deps = {
+      db: stack.platform.db,
+      temporal: stack.platform.temporal,
+      taskQueue: stack.config.temporalTaskQueue,
+    };
+    assert.equal(
+      await reconcileDeliveryRun(deps, { workflowId: deliveryId, runId: oldRun, status: 'TERMINATED' }),
+      'skipped',
+    );
+    await new Promise((r) => setTimeout(r, 1_500)); // three reconciler intervals
+    assert.equal((await deliveryOf(eventId, deliveryId))!.status, 'delivered');
+    assert.deepEqual(await deadLetters(ep), []);
+    await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
   });
 });
