@@ -242,4 +242,74 @@ describe('operator actions in Temporal keep Hookline true', () => {
     assert.deepEqual(await deadLetters(ep), []);
     await waitUntil(async () => (await eventOf(eventId)).status === 'delivered', 10_000);
   });
+
+  it('a batch reset by search attribute delivers every dead-lettered delivery of an endpoint and resolves their dead letters', async () => {
+    const ep = await endpoint('batch', { strategy: 'fixed', baseDelay: 200, maxAttempts: 1 });
+    receiver.respond('/batch', 500);
+    const events = [await send('batch.one'), await send('batch.two')];
+    for (const e of events)
+      assert.equal((await workflowResult(stack, `delivery:${e}:${ep}`)).status, 'dead_lettered');
+    const query = `HooklineEndpointId = "${ep}" AND HooklineDeliveryStatus = "dead_lettered"`;
+    await waitUntil(
+      async () => (await temporal('workflow', 'count', '--query', query)).includes('2'),
+      10_000,
+    );
+
+    receiver.respond('/batch', 200);
+    await temporal(
+      'workflow',
+      'reset',
+      '--query',
+      query,
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'endpoint fixed',
+      '--yes',
+    );
+    for (const e of events) {
+      await waitUntil(async () => (await eventOf(e)).status === 'delivered', 20_000);
+    }
+    const letters = await deadLetters(ep);
+    assert.equal(letters.length, 2);
+    for (const l of letters) assert.deepEqual([l.resolution, l.resolvedVia], ['delivered', 'reset']);
+  });
+
+  it('a batch cancel by event cancels its running deliveries, each with a replayable dead letter', async () => {
+    const a = await endpoint('bulka', { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 });
+    const b = await api(stack, 'POST', '/api/endpoints', {
+      name: 'bulkb',
+      url: `${receiver.url}/bulkb`,
+      events: ['bulka.*'],
+      retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 },
+      circuitBreaker: { threshold: 100 },
+    });
+    receiver.respond('/bulka', 500);
+    receiver.respond('/bulkb', 500);
+    const eventId = await send('bulka.happened');
+    const ids = [`delivery:${eventId}:${a}`, `delivery:${eventId}:${b.body.id}`];
+    await waitUntil(async () => {
+      const ds = (await eventOf(eventId)).deliveries as Array<Record<string, any>>;
+      return ds.length === 2 && ds.every((d) => d.status === 'retrying');
+    }, 10_000);
+    const query = `WorkflowType = "deliveryWorkflow" AND HooklineEventId = "${eventId}" AND ExecutionStatus = "Running"`;
+    await waitUntil(
+      async () => (await temporal('workflow', 'count', '--query', query)).includes('2'),
+      10_000,
+    );
+
+    await temporal('workflow', 'cancel', '--query', query, '--reason', 'bad event', '--yes');
+    for (const id of ids) {
+      await waitUntil(async () => (await deliveryOf(eventId, id))?.status === 'cancelled', 20_000);
+      // Measured: the server's batcher sends the cancel requests without the batch's reason, under
+      // its own identity; the reason stays on the batch job.
+      assert.match((await deliveryOf(eventId, id))!.stopReason, /^cancelled: /);
+      assert.ok((await deliveryOf(eventId, id))!.stoppedBy);
+    }
+    await waitUntil(async () => (await eventOf(eventId)).status === 'failed', 10_000);
+    assert.deepEqual(
+      (await deadLetters(a)).map((l) => l.kind),
+      ['cancelled'],
+    );
+  });
 });
