@@ -130,6 +130,8 @@ export function startReconciler(deps: ReconcilerDeps & { intervalMs: number }): 
 
   const tick = async () => {
     try {
+      // A lock whose connection died (PostgreSQL restarted) is no longer held: take it again.
+      if (holder) await holder.query('SELECT 1').catch((e: unknown) => drop(e));
       if (!holder) {
         const client = await deps.db.connect();
         if (
@@ -142,8 +144,6 @@ export function startReconciler(deps: ReconcilerDeps & { intervalMs: number }): 
       if (holder) await reconcileOnce(deps);
     } catch (err) {
       deps.log?.warn({ err }, 'reconciler pass failed; it runs again next interval');
-      // The lock's connection may be the broken part: give it up, take it again next time.
-      if (holder) await holder.query('SELECT 1').catch((e: unknown) => drop(e));
     }
   };
 
