@@ -1,10 +1,14 @@
 // Records the golden histories under test/histories/ by running each scenario on a fresh real
 // stack (dev server, PostgreSQL, worker, API) with a loopback receiver. Run it only after an
-// intentional, patched workflow change: `npm run histories:record`.
+// intentional, patched workflow change: `npm run histories:record`, or with scenario names
+// (`npm run histories:record -- reset-after-dead-letter`) to write only those files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { requireBinary } from '../src/temporal/binaries.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { api, startStack } from '../test/helpers/stack.js';
 import { waitUntil } from '../test/helpers/wait.js';
@@ -12,9 +16,19 @@ import { exportHistory } from './history-json.js';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'histories');
 
+const only = new Set(process.argv.slice(2));
 const stack = await startStack();
 const receiver = await startReceiver();
 const client = stack.platform.temporal;
+
+const temporalCli = (...args: string[]) =>
+  promisify(execFile)(requireBinary('cli'), [
+    ...args,
+    '--address',
+    stack.platform.temporalAddress,
+    '--namespace',
+    stack.config.temporalNamespace,
+  ]);
 
 const until = (check: () => Promise<boolean>) => waitUntil(check, 60_000, 100);
 
@@ -30,11 +44,13 @@ async function finished(workflowId: string): Promise<void> {
   );
 }
 
-async function save(type: string, scenario: string, workflowId: string): Promise<void> {
+async function save(type: string, scenario: string, workflowId: string, runId?: string): Promise<void> {
+  if (only.size > 0 && !only.has(scenario)) return;
   const json = await exportHistory(
     stack.platform.temporalAddress,
     stack.config.temporalNamespace,
     workflowId,
+    runId,
   );
   await mkdir(path.join(OUT, type), { recursive: true });
   await writeFile(path.join(OUT, type, `${scenario}.json`), json);
@@ -113,6 +129,40 @@ try {
   await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'closed');
   await save('deliveryWorkflow', 'breaker-wait', `delivery:${brk2}:${brk}`);
   await save('endpointWorkflow', 'open-probe-close', `endpoint:${brk}`);
+
+  // #17: 500 ×2 → dead letter; the receiver is fixed; an operator resets the delivery; the new run.
+  const fix = await endpoint('fix', {
+    retryConfig: { strategy: 'fixed', baseDelay: 200, maxAttempts: 2 },
+    circuitBreaker: { threshold: 100 },
+  });
+  receiver.respond('/fix', 500);
+  const fixEvent = await send('fix.created');
+  await finished(`delivery:${fixEvent}:${fix}`);
+  receiver.respond('/fix', 200);
+  await temporalCli(
+    'workflow',
+    'reset',
+    '--workflow-id',
+    `delivery:${fixEvent}:${fix}`,
+    '--type',
+    'LastWorkflowTask',
+    '--reason',
+    'receiver fixed',
+  );
+  await finished(`delivery:${fixEvent}:${fix}`);
+  await save('deliveryWorkflow', 'reset-after-dead-letter', `delivery:${fixEvent}:${fix}`);
+
+  // #17: cancelled while it waits 60 s between attempts: the cleanup runs, the workflow ends Canceled.
+  const wait = await endpoint('wait', {
+    retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 },
+    circuitBreaker: { threshold: 100 },
+  });
+  receiver.respond('/wait', 500);
+  const waitEvent = await send('wait.created');
+  await receiver.waitFor(1, { path: '/wait' });
+  await temporalCli('workflow', 'cancel', '--workflow-id', `delivery:${waitEvent}:${wait}`);
+  await finished(`delivery:${waitEvent}:${wait}`);
+  await save('deliveryWorkflow', 'cancelled-while-retrying', `delivery:${waitEvent}:${wait}`);
 } finally {
   await stack.stop();
   await receiver.close();

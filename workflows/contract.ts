@@ -146,7 +146,7 @@ export type CircuitPermit = 'probe' | 'go';
 
 /** An attempt's outcome as the breaker counts it: `ok` means the endpoint answered sanely. */
 export interface BreakerOutcome {
-  /** `<deliveryId>:<run>:<attempt>`, so a re-run activity is counted once. */
+  /** `<deliveryId>:<workflowRunId>:<attempt>`: a re-run activity is counted once, a reset run's anew. */
   key: string;
   ok: boolean;
   probe: boolean;
@@ -210,3 +210,17 @@ export const LOCAL_ACTIVITIES_PATCH = 'local-activities-1';
  * them; the event's outcome is derived in PostgreSQL (docs/design/event-shape.md §3).
  */
 export const EVENT_FANOUT_PATCH = 'event-fanout-2';
+
+/**
+ * Patch id: a cancelled delivery runs its cleanup (the `deliveryStopped` local activity: status
+ * `cancelled`, a replayable dead letter). Checked only on the cancellation path, so a delivery that
+ * is not cancelled records no marker for it.
+ */
+export const DELIVERY_CANCEL_PATCH = 'delivery-cancel-cleanup-1';
+
+/** What a cancelled delivery had done when it stopped (`deliveryStopped`'s input). */
+export interface DeliveryStop {
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}

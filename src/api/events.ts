@@ -179,6 +179,8 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     attempts: d.attempts,
     lastStatusCode: d.lastStatusCode,
     lastError: d.lastError,
+    stopReason: d.stopReason,
+    stoppedBy: d.stoppedBy,
     updatedAt: d.updatedAt.toISOString(),
     workflowId: d.id,
     temporalUiUrl: uiLink(d.id),

@@ -28,8 +28,10 @@ describe('golden histories', () => {
     assert.deepEqual(ids, [
       'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/cancelled-while-retrying.json',
       'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
+      'deliveryWorkflow/reset-after-dead-letter.json',
       'deliveryWorkflow/retries.activities.json',
       'deliveryWorkflow/retries.json',
       'deliveryWorkflow/success.activities.json',
@@ -65,6 +67,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 11);
+    assert.equal(count, 13);
   });
 });

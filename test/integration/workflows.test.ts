@@ -41,6 +41,7 @@ const noop: Activities = {
   matchEndpoints: async () => [],
   deliverAttempt: async (_r, attempt) => result(attempt),
   deadLetter: async () => {},
+  deliveryStopped: async () => {},
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
   claimReplayRuns: async () => ({}),
