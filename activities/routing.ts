@@ -81,7 +81,9 @@ export function createRoutingActivities({ db }: { db: Db }) {
       let end = false;
       while (matched.length < req.limit && scanned < SCAN_MAX) {
         const page = await listEnabledEndpointsAfter(db, ref.applicationId, cursor, SCAN_PAGE);
-        for (const e of page) {
+        let i = 0;
+        for (; i < page.length; i++) {
+          const e = page[i]!;
           cursor = e.id;
           scanned++;
           if (subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject)) {
@@ -89,12 +91,12 @@ export function createRoutingActivities({ db }: { db: Db }) {
             if (matched.length === req.limit) break;
           }
         }
-        if (page.length < SCAN_PAGE && matched.length < req.limit) {
+        // A short page scanned to its last row is the end, even when that row filled the window.
+        if (page.length < SCAN_PAGE && i >= page.length - 1) {
           end = true;
           break;
         }
       }
-      // A page that filled exactly at the last endpoint is found to be the end by the next call.
       const next = end ? null : cursor;
       const claim = await claimRoutePage(db, {
         eventId: ref.eventId,

@@ -3,6 +3,7 @@
 // the continue-as-new chain and the hand-off are real.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newId } from '../../src/db/ids.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import type { Receiver } from '../helpers/receiver.js';
@@ -37,17 +38,17 @@ describe('fan-out at any width', () => {
     await stack.platform.db.query(
       `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header,
          timeout_ms, enabled, retry_config, circuit_breaker, filters)
-       SELECT $1 || lpad(g::text, 5, '0'), application_id, name || '-' || g, $2 || g, event_types, headers, secret,
+       SELECT substr(id, 1, 24) || lpad(g::text, 5, '0'), application_id, name || '-' || g, $1 || g, event_types, headers, secret,
          signature_header, timeout_ms, enabled, retry_config, circuit_breaker, filters
-       FROM endpoints, generate_series(1, $3::int - 1) g WHERE id = $4`,
-      [`${id}_`, `${receiver.url}/${prefix}/`, n, id],
+       FROM endpoints, generate_series(1, $2::int - 1) g WHERE id = $3`,
+      [`${receiver.url}/${prefix}/`, n, id],
     );
   }
 
   const send = async (type: string) => {
     const res = await api(stack, 'POST', '/api/events', { type, payload: { at: Date.now() } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    return (res.body as { id: string }).id;
+    return (res.body as { eventId: string }).eventId;
   };
   const event = async (id: string) => (await api(stack, 'GET', `/api/events/${id}`)).body as EventView;
 
@@ -150,24 +151,25 @@ describe('fan-out at any width', () => {
   it('continues as new with a cursor when the window is smaller than the match, and starts each delivery once', async () => {
     await endpoints('fan.seven', 7, 'v');
     // An event row that the dispatcher leaves alone (dispatched), run with a window of 3.
+    const windowed = newId('evt');
     const res = await api(stack, 'POST', '/api/events', { type: 'fan.none', payload: {} });
-    const base = (res.body as { id: string }).id;
+    const base = (res.body as { eventId: string }).eventId;
     await waitUntil(async () => (await event(base)).status === 'no_match');
     await stack.platform.db.query(
       `INSERT INTO events (id, application_id, type, body, options, tags, priority, dispatched_at)
-       SELECT 'evt_window7', application_id, 'fan.seven', body, options, tags, priority, now() FROM events WHERE id = $1`,
-      [base],
+       SELECT $2, application_id, 'fan.seven', body, options, tags, priority, now() FROM events WHERE id = $1`,
+      [base, windowed],
     );
     const app = await stack.platform.db.query<{ application_id: string }>(
       'SELECT application_id FROM events WHERE id = $1',
       [base],
     );
     const handle = await stack.platform.temporal.workflow.start('eventWorkflow', {
-      workflowId: eventWorkflowId('evt_window7'),
+      workflowId: eventWorkflowId(windowed),
       taskQueue: stack.config.temporalTaskQueue,
       args: [
         {
-          eventId: 'evt_window7',
+          eventId: windowed,
           applicationId: app.rows[0]!.application_id,
           eventType: 'fan.seven',
           window: 3,
@@ -182,6 +184,6 @@ describe('fan-out at any width', () => {
     const paths = receiver.received.filter((r) => r.path.startsWith('/v/')).map((r) => r.path);
     assert.equal(paths.length, 7);
     assert.equal(new Set(paths).size, 7);
-    await waitUntil(async () => (await event('evt_window7')).status === 'delivered');
+    await waitUntil(async () => (await event(windowed)).status === 'delivered');
   });
 });
