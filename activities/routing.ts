@@ -56,57 +56,14 @@ export function createRoutingActivities({ db }: { db: Db }) {
       return runs;
     },
 
-    /**
-     * The legacy event workflow's end. The outcome itself is derived from the deliveries (migration
-     * 007); the status the old workflow computed is no longer written.
-     */
-    /**
-     * The next page of the event's match, after `cursor`: up to `limit` subscribed endpoints whose
-     * filters pass, their deliveries claimed for this event run in one round trip. The cursor is
-     * the last endpoint scanned (null at the end), so the workflow carries O(1) state.
-     */
+    /** The next page of the event's match, claimed for this event run (see routeNext). */
     async routePage(
       ref: EventRef,
       req: { cursor: string | null; limit: number; firstOfReset: boolean },
     ): Promise<RoutePage> {
       const eventRunId = Context.current().info.workflowExecution?.runId;
       if (!eventRunId) throw new Error('routePage runs only inside an event workflow');
-      const event = await getEvent(db, ref.eventId, ref.applicationId);
-      if (!event)
-        return { start: [], skipped: 0, cursor: null, counts: await deliveryCounts(db, ref.eventId) };
-      const subject = filterSubject(event);
-      const matched: string[] = [];
-      let cursor = req.cursor;
-      let scanned = 0;
-      let end = false;
-      while (matched.length < req.limit && scanned < SCAN_MAX) {
-        const page = await listEnabledEndpointsAfter(db, ref.applicationId, cursor, SCAN_PAGE);
-        let i = 0;
-        for (; i < page.length; i++) {
-          const e = page[i]!;
-          cursor = e.id;
-          scanned++;
-          if (subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject)) {
-            matched.push(e.id);
-            if (matched.length === req.limit) break;
-          }
-        }
-        // A short page scanned to its last row is the end, even when that row filled the window.
-        if (page.length < SCAN_PAGE && i >= page.length - 1) {
-          end = true;
-          break;
-        }
-      }
-      const next = end ? null : cursor;
-      const claim = await claimRoutePage(db, {
-        eventId: ref.eventId,
-        applicationId: ref.applicationId,
-        eventRunId,
-        endpointIds: matched,
-        cursor: next,
-        firstOfReset: req.firstOfReset,
-      });
-      return { ...claim, cursor: next };
+      return routeNext(db, ref, { ...req, eventRunId });
     },
 
     /** The event's deliveries by state, for pacing a wide fan-out. */
@@ -114,8 +71,62 @@ export function createRoutingActivities({ db }: { db: Db }) {
       return deliveryCounts(db, eventId);
     },
 
+    /**
+     * The legacy event workflow's end. The outcome itself is derived from the deliveries (migration
+     * 007); the status the old workflow computed is no longer written.
+     */
     async recordEventOutcome(eventId: string, _status: EventStatus): Promise<void> {
       await setRoutePhase(db, eventId, 'routed');
     },
   };
+}
+
+/**
+ * The next page of the event's match, after `cursor`: up to `limit` subscribed endpoints whose
+ * filters pass, their deliveries claimed for event run `eventRunId` in one round trip. The cursor
+ * is the last endpoint scanned (null at the end), so the workflow carries O(1) state.
+ */
+export async function routeNext(
+  db: Db,
+  ref: EventRef,
+  req: { cursor: string | null; limit: number; eventRunId: string; firstOfReset: boolean },
+): Promise<RoutePage> {
+  const event = await getEvent(db, ref.eventId, ref.applicationId);
+  if (!event) return { start: [], skipped: 0, cursor: null, counts: await deliveryCounts(db, ref.eventId) };
+  const subject = filterSubject(event);
+  const matched: string[] = [];
+  let cursor = req.cursor;
+  let scanned = 0;
+  let end = false;
+  while (matched.length < req.limit && scanned < SCAN_MAX) {
+    const page = await listEnabledEndpointsAfter(db, ref.applicationId, cursor, SCAN_PAGE);
+    const matches = (e: (typeof page)[number]) =>
+      subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject);
+    let i = 0;
+    for (; i < page.length; i++) {
+      const e = page[i]!;
+      cursor = e.id;
+      scanned++;
+      if (matches(e)) {
+        matched.push(e.id);
+        if (matched.length === req.limit) break;
+      }
+    }
+    // A short page is the last one: when nothing after the window's last match matches, the
+    // match ends here (no further run just to find nothing).
+    if (page.length < SCAN_PAGE && !page.slice(i + 1).some(matches)) {
+      end = true;
+      break;
+    }
+  }
+  const next = end ? null : cursor;
+  const claim = await claimRoutePage(db, {
+    eventId: ref.eventId,
+    applicationId: ref.applicationId,
+    eventRunId: req.eventRunId,
+    endpointIds: matched,
+    cursor: next,
+    firstOfReset: req.firstOfReset,
+  });
+  return { ...claim, cursor: next };
 }

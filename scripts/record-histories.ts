@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { newId } from '../src/db/ids.js';
 import { requireBinary } from '../src/temporal/binaries.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { api, startStack } from '../test/helpers/stack.js';
@@ -80,7 +81,43 @@ try {
   await endpoint('ok2', { events: ['ok.*'] });
   const okEvent = await send('ok.created');
   await finished(`event:${okEvent}`);
-  await save('eventWorkflow', 'fanout-two', `event:${okEvent}`);
+  // (`fanout-two.json` is the same scenario recorded before `event-fanout-2`.)
+  await save('eventWorkflow', 'fanout-two.v2', `event:${okEvent}`);
+
+  // A wide event in miniature: 7 endpoints, a window of 3, so three runs chained by continue-as-new.
+  for (let i = 0; i < 7; i++) await endpoint(`can${i}`, { events: ['can.wide'] });
+  const canBase = await send('can.none');
+  const canEvent = newId('evt');
+  await stack.platform.db.query(
+    `INSERT INTO events (id, application_id, type, body, options, tags, priority, dispatched_at)
+     SELECT $2, application_id, 'can.wide', body, options, tags, priority, now() FROM events WHERE id = $1`,
+    [canBase, canEvent],
+  );
+  const appId = (
+    await stack.platform.db.query<{ application_id: string }>(
+      'SELECT application_id FROM events WHERE id = $1',
+      [canBase],
+    )
+  ).rows[0]!.application_id;
+  const can = await client.workflow.start('eventWorkflow', {
+    workflowId: `event:${canEvent}`,
+    taskQueue: stack.config.temporalTaskQueue,
+    args: [{ eventId: canEvent, applicationId: appId, eventType: 'can.wide', window: 3 }],
+  });
+  await client.workflow.getHandle(can.workflowId).result();
+  const canRuns: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${can.workflowId}"` }))
+    canRuns.push(w.runId);
+  const byStart = await Promise.all(
+    canRuns.map(async (runId) => ({
+      runId,
+      d: await client.workflow.getHandle(can.workflowId, runId).describe(),
+    })),
+  );
+  byStart.sort((a, b) => a.d.startTime.getTime() - b.d.startTime.getTime());
+  for (const [i, { runId }] of byStart.entries()) {
+    await save('eventWorkflow', `fanout-can.run${i + 1}`, can.workflowId, runId);
+  }
   await save('deliveryWorkflow', 'success', `delivery:${okEvent}:${ok}`);
 
   // Retries: 503 then 200.

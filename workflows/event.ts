@@ -1,6 +1,8 @@
 import {
   ChildWorkflowCancellationType,
   CancellationScope,
+  CancelledFailure,
+  isCancellation,
   ParentClosePolicy,
   executeChild,
   makeContinueAsNewFunc,
@@ -34,6 +36,12 @@ const options = {
 } as const;
 const remote = proxyActivities<Activities>(options);
 const local = proxyLocalActivities<Activities>(options);
+/** The cleanup of a cancelled run: rare, and it may route thousands of endpoints (heartbeats). */
+const { stopFanout } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
 
 /**
  * Children started per run. Temporal refuses a workflow task that would take a run past 2,000
@@ -58,6 +66,18 @@ const DEFAULT_PRIORITY = 3;
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<FanoutResult | FanoutProgress> {
   if (!patched(EVENT_FANOUT_PATCH)) return legacyEventWorkflow(input);
+  try {
+    return await fanoutRun(input);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled: the deliveries started keep running; those not started become cancelled dead
+    // letters (replayable), and the run ends Canceled in Temporal.
+    await CancellationScope.nonCancellable(() => stopFanout(input));
+    throw err;
+  }
+}
+
+async function fanoutRun(input: EventWorkflowInput): Promise<FanoutProgress> {
   const { routePage, fanoutCounts } = local;
   const info = workflowInfo();
   const window = input.window ?? FANOUT_WINDOW;
@@ -120,6 +140,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<FanoutRe
     startedHere += page.start.length;
     cursor = page.cursor;
     progress.cursor = cursor;
+    // A cancel requested while the window was starting takes effect here, not after a continue-as-new.
+    if (CancellationScope.current().consideredCancelled)
+      throw new CancelledFailure('cancelled between windows');
   } while (cursor !== null && startedHere < window);
 
   if (cursor === null) {

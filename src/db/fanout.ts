@@ -83,3 +83,54 @@ export async function deliveryCounts(db: Db, eventId: string): Promise<DeliveryC
   );
   return rows[0] ? counts(rows[0]) : NO_COUNTS;
 }
+
+/** Deliveries an event run claimed that are still `pending`: started or not, the caller checks. */
+export async function pendingClaims(
+  db: Db,
+  eventId: string,
+  eventRunId: string,
+): Promise<Array<{ endpointId: string; run: number }>> {
+  const { rows } = await db.query<{ endpoint_id: string; run: number }>(
+    `SELECT endpoint_id, run FROM deliveries WHERE event_id = $1 AND routed_by_run = $2 AND status = 'pending'
+     ORDER BY endpoint_id`,
+    [eventId, eventRunId],
+  );
+  return rows.map((r) => ({ endpointId: r.endpoint_id, run: r.run }));
+}
+
+/** Where the event's routing stopped, and whether a stop of this run was recorded already. */
+export async function routingState(
+  db: Db,
+  eventId: string,
+): Promise<
+  | { cursor: string | null; phase: string | null; pagedRouting: boolean; stoppedRun: string | null }
+  | undefined
+> {
+  const { rows } = await db.query<{
+    route_cursor: string | null;
+    route_phase: string | null;
+    paged: boolean;
+    stopped_run: string | null;
+  }>(
+    `SELECT route_cursor, route_phase, routing_run_id IS NOT NULL AS paged, stopped->>'runId' AS stopped_run
+     FROM events WHERE id = $1`,
+    [eventId],
+  );
+  const r = rows[0];
+  return (
+    r && { cursor: r.route_cursor, phase: r.route_phase, pagedRouting: r.paged, stoppedRun: r.stopped_run }
+  );
+}
+
+/** The event's workflow was stopped: routing is over (its status follows the deliveries). */
+export async function markEventStopped(
+  db: Db,
+  eventId: string,
+  stop: { kind: string; reason: string | null; identity: string | null; runId: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE events SET stopped = $2::jsonb, route_phase = 'routed', route_cursor = NULL, updated_at = now()
+     WHERE id = $1`,
+    [eventId, JSON.stringify(stop)],
+  );
+}

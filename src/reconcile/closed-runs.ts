@@ -6,7 +6,8 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { endAsDeadLetter, type DeadLetterDeps } from '../../activities/dead-letter.js';
+import { endAsDeadLetter, stopEventRun, type DeadLetterDeps } from '../../activities/dead-letter.js';
+import { getEvent } from '../db/events.js';
 import type { DeadLetterKind } from '../db/dead-letters.js';
 import { getDeliveryOwner } from '../db/deliveries.js';
 import { getCursor, releaseReconcilerLock, setCursor, tryReconcilerLock } from '../db/reconciler.js';
@@ -71,6 +72,34 @@ export async function reconcileDeliveryRun(
   return written ? 'recorded' : 'skipped';
 }
 
+/**
+ * An event workflow run that was terminated (or cancelled without its cleanup): the deliveries it
+ * had not started become dead letters of that kind (stopEventRun, idempotent by run id). Only the
+ * latest run of the event counts: one replaced by a reset or a replay is skipped.
+ */
+export async function reconcileEventRun(
+  deps: ReconcilerDeps,
+  run: { workflowId: string; runId: string; status: string },
+): Promise<RunVerdict> {
+  const event = await getEvent(deps.db, run.workflowId.replace(/^event:/, ''));
+  if (!event) return 'skipped';
+  const current = await deps.temporal.workflow
+    .getHandle(run.workflowId)
+    .describe()
+    .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
+  if (!current || current.runId !== run.runId) return 'skipped';
+  const stop = await readRunStop(deps.temporal, run.workflowId, run.runId);
+  if (!stop || stop.identity === RESETTER_IDENTITY) return 'skipped';
+  const ref = { eventId: event.id, applicationId: event.applicationId, eventType: event.type };
+  const ended = await stopEventRun(deps, ref, run.runId, stop);
+  if (ended)
+    deps.log?.info(
+      { ...run, ended },
+      'event run stopped outside its workflow: its unstarted deliveries recorded',
+    );
+  return ended ? 'recorded' : 'skipped';
+}
+
 /** One pass: every delivery run closed abnormally since the cursor (less the overlap). */
 export async function reconcileOnce(deps: ReconcilerDeps): Promise<{ seen: number; recorded: number }> {
   const cursor =
@@ -96,6 +125,21 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<{ seen: numbe
       })) === 'recorded'
     )
       recorded++;
+    if (w.closeTime && w.closeTime > latest) latest = w.closeTime;
+  }
+  for await (const w of deps.temporal.workflow.list({
+    query:
+      `WorkflowType = "${workflowTypes.event}" AND TaskQueue = "${deps.taskQueue}"` +
+      ` AND ExecutionStatus IN ("Terminated", "Canceled") AND CloseTime >= "${since.toISOString()}"`,
+    pageSize: 100,
+  }) as AsyncIterable<WorkflowExecutionInfo>) {
+    seen++;
+    const verdict = await reconcileEventRun(deps, {
+      workflowId: w.workflowId,
+      runId: w.runId,
+      status: w.status.name,
+    });
+    if (verdict === 'recorded') recorded++;
     if (w.closeTime && w.closeTime > latest) latest = w.closeTime;
   }
   await setCursor(deps.db, CURSOR, latest);

@@ -135,9 +135,11 @@ export async function workflowResult(stack: TestStack, workflowId: string): Prom
 }
 
 /** The usual fixture of a test file: a loopback receiver and a stack on fresh data. */
-export async function startStackAndReceiver(): Promise<{ stack: TestStack; receiver: Receiver }> {
+export async function startStackAndReceiver(
+  env?: Record<string, string>,
+): Promise<{ stack: TestStack; receiver: Receiver }> {
   const receiver = await startReceiver();
-  return { stack: await startStack(), receiver };
+  return { stack: await startStack(env ? { env } : {}), receiver };
 }
 
 /** Stops what `startStackAndReceiver` started, whatever of it did start. */

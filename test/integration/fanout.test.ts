@@ -22,7 +22,7 @@ describe('fan-out at any width', () => {
   let stack: TestStack;
   let receiver: Receiver;
   before(async () => {
-    ({ stack, receiver } = await startStackAndReceiver());
+    ({ stack, receiver } = await startStackAndReceiver({ HOOKLINE_RECONCILE_INTERVAL_MS: '500' }));
   });
   after(() => stopStackAndReceiver(stack, receiver));
 
@@ -150,32 +150,7 @@ describe('fan-out at any width', () => {
 
   it('continues as new with a cursor when the window is smaller than the match, and starts each delivery once', async () => {
     await endpoints('fan.seven', 7, 'v');
-    // An event row that the dispatcher leaves alone (dispatched), run with a window of 3.
-    const windowed = newId('evt');
-    const res = await api(stack, 'POST', '/api/events', { type: 'fan.none', payload: {} });
-    const base = (res.body as { eventId: string }).eventId;
-    await waitUntil(async () => (await event(base)).status === 'no_match');
-    await stack.platform.db.query(
-      `INSERT INTO events (id, application_id, type, body, options, tags, priority, dispatched_at)
-       SELECT $2, application_id, 'fan.seven', body, options, tags, priority, now() FROM events WHERE id = $1`,
-      [base, windowed],
-    );
-    const app = await stack.platform.db.query<{ application_id: string }>(
-      'SELECT application_id FROM events WHERE id = $1',
-      [base],
-    );
-    const handle = await stack.platform.temporal.workflow.start('eventWorkflow', {
-      workflowId: eventWorkflowId(windowed),
-      taskQueue: stack.config.temporalTaskQueue,
-      args: [
-        {
-          eventId: windowed,
-          applicationId: app.rows[0]!.application_id,
-          eventType: 'fan.seven',
-          window: 3,
-        },
-      ],
-    });
+    const { handle, eventId: windowed } = await startWindowed('fan.seven', { window: 3 });
     const last = await stack.platform.temporal.workflow.getHandle(handle.workflowId).result();
     assert.equal((last as { run: number }).run, 3, 'three runs of at most 3 children');
     assert.equal((last as { started: number }).started, 7);
@@ -185,5 +160,93 @@ describe('fan-out at any width', () => {
     assert.equal(paths.length, 7);
     assert.equal(new Set(paths).size, 7);
     await waitUntil(async () => (await event(windowed)).status === 'delivered');
+  });
+
+  /**
+   * An event of `type` whose workflow is started here with test-only options (a small window),
+   * on a row the dispatcher leaves alone (already dispatched).
+   */
+  async function startWindowed(type: string, opts: { window: number; pace?: number }) {
+    const res = await api(stack, 'POST', '/api/events', { type: 'fan.none', payload: {} });
+    const base = (res.body as { eventId: string }).eventId;
+    await waitUntil(async () => (await event(base)).status === 'no_match');
+    const eventId = newId('evt');
+    const { rows } = await stack.platform.db.query<{ application_id: string }>(
+      `INSERT INTO events (id, application_id, type, body, options, tags, priority, dispatched_at)
+       SELECT $2, application_id, $3, body, options, tags, priority, now() FROM events WHERE id = $1
+       RETURNING application_id`,
+      [base, eventId, type],
+    );
+    const handle = await stack.platform.temporal.workflow.start('eventWorkflow', {
+      workflowId: eventWorkflowId(eventId),
+      taskQueue: stack.config.temporalTaskQueue,
+      args: [{ eventId, applicationId: rows[0]!.application_id, eventType: type, ...opts }],
+    });
+    return { handle, eventId };
+  }
+
+  /** The event's second run, once it paces (its first run's deliveries are held by the receiver). */
+  async function pacingRun(workflowId: string) {
+    const h = stack.platform.temporal.workflow.getHandle(workflowId);
+    await waitUntil(
+      async () =>
+        (await h.query<{ phase: string }>('eventWorkflow.fanout').catch(() => null))?.phase === 'pacing',
+      60_000,
+      200,
+    );
+    return h;
+  }
+
+  it('a cancelled event workflow leaves its started deliveries running and turns the rest into cancelled dead letters', async () => {
+    await endpoints('fan.cancel', 7, 'c');
+    for (let i = 0; i < 7; i++) receiver.delay(`/c/${i}`, 4_000);
+    const { handle, eventId } = await startWindowed('fan.cancel', { window: 3, pace: 0 });
+    const h = await pacingRun(handle.workflowId);
+    await h.cancel();
+    await waitUntil(async () => (await h.describe()).status.name === 'CANCELLED', 30_000);
+    await waitUntil(async () => (await event(eventId)).status === 'partially_failed', 30_000);
+    const e = await event(eventId);
+    assert.deepEqual(e.progress, {
+      pending: 0,
+      active: 0,
+      delivered: 3,
+      failed: 0,
+      terminated: 0,
+      cancelled: 4,
+    });
+    assert.equal(receiver.received.filter((r) => r.path.startsWith('/c/')).length, 3, 'the started three');
+    const dead = (await api(stack, 'GET', `/api/dead-letters?limit=100`)).body as {
+      data: Array<{ eventId: string; kind: string }>;
+    };
+    assert.equal(dead.data.filter((d) => d.eventId === eventId && d.kind === 'cancelled').length, 4);
+  });
+
+  it('a terminated event workflow: the reconciler turns its unstarted deliveries into terminated dead letters, once', async () => {
+    await endpoints('fan.term', 7, 't');
+    for (let i = 0; i < 7; i++) receiver.delay(`/t/${i}`, 4_000);
+    const { handle, eventId } = await startWindowed('fan.term', { window: 3, pace: 0 });
+    const h = await pacingRun(handle.workflowId);
+    await h.terminate('operator gave up');
+    await waitUntil(async () => (await event(eventId)).progress.terminated === 4, 30_000, 200);
+    await waitUntil(async () => (await event(eventId)).status === 'partially_failed', 30_000);
+    await new Promise((r) => setTimeout(r, 1_500)); // more reconciler passes: nothing twice
+    const e = await event(eventId);
+    assert.deepEqual(e.progress, {
+      pending: 0,
+      active: 0,
+      delivered: 3,
+      failed: 0,
+      terminated: 4,
+      cancelled: 0,
+    });
+    const dead = (await api(stack, 'GET', `/api/dead-letters?limit=100`)).body as {
+      data: Array<{ eventId: string; kind: string; reason: string }>;
+    };
+    const mine = dead.data.filter((d) => d.eventId === eventId);
+    assert.equal(mine.length, 4);
+    for (const d of mine) {
+      assert.equal(d.kind, 'terminated');
+      assert.match(d.reason, /operator gave up/);
+    }
   });
 });

@@ -47,6 +47,7 @@ const noop: Activities = {
   claimReplayRuns: async () => ({}),
   routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
   fanoutCounts: async () => NO_COUNTS,
+  stopFanout: async () => 0,
 };
 
 describe('workflows on the time-skipping test server', () => {
