@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/db/ids.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { searchAttributes } from '../../workflows/contract.js';
+import { cloneEndpoints } from '../helpers/endpoints.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { api, startStackAndReceiver, stopStackAndReceiver, type TestStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -26,24 +27,8 @@ describe('fan-out at any width', () => {
   });
   after(() => stopStackAndReceiver(stack, receiver));
 
-  /** `n` endpoints subscribed to `type`, each at its own path: one made by the API, the rest cloned in SQL. */
-  async function endpoints(type: string, n: number, prefix: string): Promise<void> {
-    const made = await api(stack, 'POST', '/api/endpoints', {
-      name: `${prefix}-0`,
-      url: `${receiver.url}/${prefix}/0`,
-      events: [type],
-    });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    const id = (made.body as { id: string }).id;
-    await stack.platform.db.query(
-      `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header,
-         timeout_ms, enabled, retry_config, circuit_breaker, filters)
-       SELECT substr(id, 1, 24) || lpad(g::text, 5, '0'), application_id, name || '-' || g, $1 || g, event_types, headers, secret,
-         signature_header, timeout_ms, enabled, retry_config, circuit_breaker, filters
-       FROM endpoints, generate_series(1, $2::int - 1) g WHERE id = $3`,
-      [`${receiver.url}/${prefix}/`, n, id],
-    );
-  }
+  const endpoints = (type: string, n: number, prefix: string) =>
+    cloneEndpoints(stack, receiver.url, type, n, prefix);
 
   const send = async (type: string) => {
     const res = await api(stack, 'POST', '/api/events', { type, payload: { at: Date.now() } });
