@@ -37,8 +37,12 @@ describe('golden histories', () => {
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
       'endpointWorkflow/open-probe-close.json',
+      'eventWorkflow/fanout-can.run1.json',
+      'eventWorkflow/fanout-can.run2.json',
+      'eventWorkflow/fanout-can.run3.json',
       'eventWorkflow/fanout-two.activities.json',
       'eventWorkflow/fanout-two.json',
+      'eventWorkflow/fanout-two.v2.json',
     ]);
   });
 
@@ -67,6 +71,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 13);
+    assert.equal(count, 17);
   });
 });
