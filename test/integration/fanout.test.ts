@@ -3,7 +3,10 @@
 // the continue-as-new chain and the hand-off are real.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { newId } from '../../src/db/ids.js';
+import { requireBinary } from '../../src/temporal/binaries.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import { cloneEndpoints } from '../helpers/endpoints.js';
@@ -242,5 +245,45 @@ describe('fan-out at any width', () => {
       assert.equal(d.kind, 'terminated');
       assert.match(d.reason, /operator gave up/);
     }
+  });
+
+  it('a reset of an event workflow delivers the event again, as an event replay does', async () => {
+    await endpoints('fan.reset', 2, 'r');
+    const id = await send('fan.reset');
+    await waitUntil(async () => (await event(id)).status === 'delivered', 60_000, 200);
+    await promisify(execFile)(requireBinary('cli'), [
+      'workflow',
+      'reset',
+      '--workflow-id',
+      eventWorkflowId(id),
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'deliver again',
+      '--address',
+      stack.platform.temporalAddress,
+      '--namespace',
+      stack.config.temporalNamespace,
+    ]);
+    await waitUntil(
+      async () => receiver.received.filter((r) => r.path.startsWith('/r/')).length >= 4,
+      60_000,
+    );
+    await waitUntil(async () => (await event(id)).status === 'delivered', 30_000, 200);
+    const e = (await api(stack, 'GET', `/api/events/${id}`)).body as EventView & {
+      replays: number;
+      deliveries: Array<{ attempts: number }>;
+    };
+    assert.equal(e.replays, 1, 'counted as a replay');
+    assert.deepEqual(e.progress, {
+      pending: 0,
+      active: 0,
+      delivered: 2,
+      failed: 0,
+      terminated: 0,
+      cancelled: 0,
+    });
+    const paths = receiver.received.filter((r) => r.path.startsWith('/r/')).map((r) => r.path);
+    assert.deepEqual(paths.sort(), ['/r/0', '/r/0', '/r/1', '/r/1'], 'each endpoint once per run');
   });
 });
