@@ -1,4 +1,5 @@
-import type { EventStatus } from '../../workflows/contract.js';
+import type { DeliveryCounts, EventStatus } from '../../workflows/contract.js';
+import { progressOf, type CounterColumns } from './fanout.js';
 import type { Db } from './pool.js';
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -24,16 +25,9 @@ export interface StoredEvent {
   progress: EventProgress;
 }
 
-export interface EventProgress {
-  pending: number;
-  active: number;
-  delivered: number;
-  failed: number;
-  terminated: number;
-  cancelled: number;
-}
+export type EventProgress = Omit<DeliveryCounts, 'asOf' | 'matched'>;
 
-interface EventRow {
+interface EventRow extends CounterColumns {
   id: string;
   application_id: string;
   type: string;
@@ -49,12 +43,6 @@ interface EventRow {
   replays: number;
   created_at: Date;
   dispatched_at: Date | null;
-  n_pending: number;
-  n_active: number;
-  n_delivered: number;
-  n_failed: number;
-  n_terminated: number;
-  n_cancelled: number;
 }
 
 const fromRow = (r: EventRow): StoredEvent => ({
@@ -73,14 +61,7 @@ const fromRow = (r: EventRow): StoredEvent => ({
   replays: r.replays,
   createdAt: r.created_at,
   dispatchedAt: r.dispatched_at,
-  progress: {
-    pending: r.n_pending,
-    active: r.n_active,
-    delivered: r.n_delivered,
-    failed: r.n_failed,
-    terminated: r.n_terminated,
-    cancelled: r.n_cancelled,
-  },
+  progress: progressOf(r),
 });
 
 export type NewEvent = Pick<

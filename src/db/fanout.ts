@@ -1,10 +1,11 @@
 // The event workflow's side of the fan-out (docs/design/event-shape.md §3–4): endpoints scanned a
 // page at a time, the page's deliveries claimed in one round trip, and the event's counters.
 import type { DeliveryCounts } from '../../workflows/contract.js';
+import type { EventProgress } from './events.js';
 import type { Db } from './pool.js';
 
-interface CountsRow {
-  matched: number;
+/** The counter columns of `events` (migration 007). */
+export interface CounterColumns {
   n_pending: number;
   n_active: number;
   n_delivered: number;
@@ -12,10 +13,10 @@ interface CountsRow {
   n_terminated: number;
   n_cancelled: number;
 }
+type CountsRow = CounterColumns & { matched: number };
 
-const counts = (r: CountsRow): DeliveryCounts => ({
-  asOf: Date.now(),
-  matched: r.matched,
+/** The deliveries of an event by state, from its counter columns. */
+export const progressOf = (r: CounterColumns): EventProgress => ({
   pending: r.n_pending,
   active: r.n_active,
   delivered: r.n_delivered,
@@ -23,6 +24,8 @@ const counts = (r: CountsRow): DeliveryCounts => ({
   terminated: r.n_terminated,
   cancelled: r.n_cancelled,
 });
+
+const counts = (r: CountsRow): DeliveryCounts => ({ asOf: Date.now(), matched: r.matched, ...progressOf(r) });
 
 export const NO_COUNTS: DeliveryCounts = {
   asOf: 0,

@@ -29,6 +29,15 @@ export interface ReconcilerDeps extends DeadLetterDeps {
 
 export type RunVerdict = 'recorded' | 'skipped';
 
+/** Whether `run` is still the workflow id's latest run (not replaced by a reset, replay or replay of its dead letter). */
+async function isLatestRun(temporal: Client, run: { workflowId: string; runId: string }): Promise<boolean> {
+  const current = await temporal.workflow
+    .getHandle(run.workflowId)
+    .describe()
+    .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
+  return current?.runId === run.runId;
+}
+
 /**
  * Ends the delivery of one closed run as that run ended, once: a second look at the same run
  * finds its row final under its own run id and skips it without a call to Temporal.
@@ -41,12 +50,8 @@ export async function reconcileDeliveryRun(
   if (!row) return 'skipped'; // gone with its application, or never recorded
   if (row.workflowRunId !== null && row.workflowRunId !== run.runId) return 'skipped'; // another run owns it
   if (row.workflowRunId === run.runId && FINAL.has(row.status)) return 'skipped'; // already ended
-  // A newer run of the workflow id (a reset, or a dead letter's replay) now owns the delivery.
-  const current = await deps.temporal.workflow
-    .getHandle(run.workflowId)
-    .describe()
-    .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
-  if (!current || current.runId !== run.runId) return 'skipped';
+  // A newer run of the workflow id (a reset, or a dead letter's replay) owns the delivery now.
+  if (!(await isLatestRun(deps.temporal, run))) return 'skipped';
   const stop = await readRunStop(deps.temporal, run.workflowId, run.runId);
   if (stop?.identity === RESETTER_IDENTITY) return 'skipped';
   const kind: DeadLetterKind =
@@ -83,11 +88,7 @@ export async function reconcileEventRun(
 ): Promise<RunVerdict> {
   const event = await getEvent(deps.db, run.workflowId.replace(/^event:/, ''));
   if (!event) return 'skipped';
-  const current = await deps.temporal.workflow
-    .getHandle(run.workflowId)
-    .describe()
-    .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
-  if (!current || current.runId !== run.runId) return 'skipped';
+  if (!(await isLatestRun(deps.temporal, run))) return 'skipped';
   const stop = await readRunStop(deps.temporal, run.workflowId, run.runId);
   if (!stop || stop.identity === RESETTER_IDENTITY) return 'skipped';
   const ref = { eventId: event.id, applicationId: event.applicationId, eventType: event.type };

@@ -2,6 +2,7 @@
 // 2,000 pending children per workflow, so an event matching 2,500 endpoints shows the windows,
 // the continue-as-new chain and the hand-off are real.
 import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
 import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -194,57 +195,46 @@ describe('fan-out at any width', () => {
     return h;
   }
 
-  it('a cancelled event workflow leaves its started deliveries running and turns the rest into cancelled dead letters', async () => {
-    await endpoints('fan.cancel', 7, 'c');
-    for (let i = 0; i < 7; i++) receiver.delay(`/c/${i}`, 4_000);
-    const { handle, eventId } = await startWindowed('fan.cancel', { window: 3, pace: 0 });
-    const h = await pacingRun(handle.workflowId);
-    await h.cancel();
-    await waitUntil(async () => (await h.describe()).status.name === 'CANCELLED', 30_000);
-    await waitUntil(async () => (await event(eventId)).status === 'partially_failed', 30_000);
-    const e = await event(eventId);
-    assert.deepEqual(e.progress, {
-      pending: 0,
-      active: 0,
-      delivered: 3,
-      failed: 0,
-      terminated: 0,
-      cancelled: 4,
-    });
-    assert.equal(receiver.received.filter((r) => r.path.startsWith('/c/')).length, 3, 'the started three');
-    const dead = (await api(stack, 'GET', `/api/dead-letters?limit=100`)).body as {
-      data: Array<{ eventId: string; kind: string }>;
-    };
-    assert.equal(dead.data.filter((d) => d.eventId === eventId && d.kind === 'cancelled').length, 4);
-  });
-
-  it('a terminated event workflow: the reconciler turns its unstarted deliveries into terminated dead letters, once', async () => {
-    await endpoints('fan.term', 7, 't');
-    for (let i = 0; i < 7; i++) receiver.delay(`/t/${i}`, 4_000);
-    const { handle, eventId } = await startWindowed('fan.term', { window: 3, pace: 0 });
-    const h = await pacingRun(handle.workflowId);
-    await h.terminate('operator gave up');
-    await waitUntil(async () => (await event(eventId)).progress.terminated === 4, 30_000, 200);
+  /**
+   * Seven endpoints whose receiver holds each request 4 s, an event run with a window of 3: its
+   * second run paces (the first three are not attempted yet), and `stop` stops it then.
+   */
+  async function stoppedBetweenWindows(prefix: string, stop: (h: WorkflowHandle) => Promise<void>) {
+    await endpoints(`fan.${prefix}`, 7, prefix);
+    for (let i = 0; i < 7; i++) receiver.delay(`/${prefix}/${i}`, 4_000);
+    const { handle, eventId } = await startWindowed(`fan.${prefix}`, { window: 3, pace: 0 });
+    await stop(await pacingRun(handle.workflowId));
+    const kind = prefix === 'c' ? 'cancelled' : 'terminated';
+    await waitUntil(async () => (await event(eventId)).progress[kind] === 4, 30_000, 200);
     await waitUntil(async () => (await event(eventId)).status === 'partially_failed', 30_000);
     await new Promise((r) => setTimeout(r, 1_500)); // more reconciler passes: nothing twice
     const e = await event(eventId);
-    assert.deepEqual(e.progress, {
-      pending: 0,
-      active: 0,
-      delivered: 3,
-      failed: 0,
-      terminated: 4,
-      cancelled: 0,
-    });
+    const progress = { pending: 0, active: 0, delivered: 3, failed: 0, terminated: 0, cancelled: 0 };
+    assert.deepEqual(e.progress, { ...progress, [kind]: 4 });
+    assert.equal(
+      receiver.received.filter((r) => r.path.startsWith(`/${prefix}/`)).length,
+      3,
+      'the started three',
+    );
     const dead = (await api(stack, 'GET', `/api/dead-letters?limit=100`)).body as {
       data: Array<{ eventId: string; kind: string; reason: string }>;
     };
     const mine = dead.data.filter((d) => d.eventId === eventId);
     assert.equal(mine.length, 4);
-    for (const d of mine) {
-      assert.equal(d.kind, 'terminated');
-      assert.match(d.reason, /operator gave up/);
-    }
+    for (const d of mine) assert.equal(d.kind, kind);
+    return mine;
+  }
+
+  it('a cancelled event workflow leaves its started deliveries running and turns the rest into cancelled dead letters', async () => {
+    await stoppedBetweenWindows('c', async (h) => {
+      await h.cancel();
+      await waitUntil(async () => (await h.describe()).status.name === 'CANCELLED', 30_000);
+    });
+  });
+
+  it('a terminated event workflow: the reconciler turns its unstarted deliveries into terminated dead letters, once', async () => {
+    const dead = await stoppedBetweenWindows('t', async (h) => void (await h.terminate('operator gave up')));
+    for (const d of dead) assert.match(d.reason, /operator gave up/);
   });
 
   it('a reset of an event workflow delivers the event again, as an event replay does', async () => {
