@@ -39,6 +39,12 @@ export interface Config {
   endpointDownAfterMs: number;
   /** How often the worker that holds the reconciler lock looks for terminated delivery runs. */
   reconcileIntervalMs: number;
+  /**
+   * Events (with their deliveries, attempts and dead letters) older than this many days are
+   * deleted by the daily retention workflow; an application may set its own. The embedded dev
+   * server keeps closed workflows as long.
+   */
+  retentionDays: number;
   /** The built-in plugins' settings (validated here; the plugins read them, not the environment). */
   pluginSettings: BuiltInPluginSettings;
   /** The environment the config was read from: other plugins read their own settings in it. */
@@ -110,6 +116,7 @@ const schema = z.object({
     .max(7 * 86_400_000)
     .default(300_000),
   HOOKLINE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  HOOKLINE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // Settings of the built-in plugins (read by them; listed here so they are known and documented).
   HOOKLINE_ALERT_SMTP_URL: optionalString.pipe(
     z
@@ -188,6 +195,7 @@ export function loadConfig(
     endpointDownAfterMs: c.HOOKLINE_ENDPOINT_DOWN_AFTER_MS,
     reconcileIntervalMs: c.HOOKLINE_RECONCILE_INTERVAL_MS,
     maxBacklog: c.HOOKLINE_MAX_BACKLOG,
+    retentionDays: c.HOOKLINE_RETENTION_DAYS,
     pluginSettings: {
       alertSmtpUrl: c.HOOKLINE_ALERT_SMTP_URL,
       alertEmailTo: c.HOOKLINE_ALERT_EMAIL_TO,

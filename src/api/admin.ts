@@ -10,7 +10,9 @@ import {
   listApiKeys,
   listApplications,
   revokeApiKey,
+  updateApplication,
   type ApiKeyInfo,
+  type Application,
 } from '../db/applications.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
@@ -19,7 +21,15 @@ import { bearerToken } from './auth.js';
 import { ID_SHAPES, idParam, text } from './input.js';
 import { HttpProblem, notFound } from './problem.js';
 
-export const createApplicationSchema = z.object({ name: text(200).trim().min(1) }).strict();
+/** Days an application's events are kept; null (or absent at creation): HOOKLINE_RETENTION_DAYS. */
+const retentionDays = z.number().int().min(1).max(3650).nullable();
+
+export const createApplicationSchema = z
+  .object({ name: text(200).trim().min(1), retentionDays: retentionDays.optional() })
+  .strict();
+export const updateApplicationSchema = z
+  .object({ name: text(200).trim().min(1).optional(), retentionDays: retentionDays.optional() })
+  .strict();
 export const createApiKeySchema = z.object({ name: text(200).trim().min(1).default('api key') }).strict();
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -36,6 +46,13 @@ export function requireAdminToken(adminToken: string | undefined): RequestHandle
     next();
   };
 }
+
+const applicationView = (a: Application) => ({
+  id: a.id,
+  name: a.name,
+  retentionDays: a.retentionDays,
+  createdAt: a.createdAt.toISOString(),
+});
 
 const keyView = (k: ApiKeyInfo) => ({
   id: k.id,
@@ -61,8 +78,8 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
       responses: { 201: 'The application' },
     },
     async (req, res, { body }) => {
-      const app = await createApplication(db, newId('app'), body.name);
-      res.status(201).json({ id: app.id, name: app.name, createdAt: app.createdAt.toISOString() });
+      const app = await createApplication(db, newId('app'), body.name, body.retentionDays ?? null);
+      res.status(201).json(applicationView(app));
     },
   );
 
@@ -71,7 +88,22 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
     { summary: 'List applications', admin: true, responses: { 200: 'The applications' } },
     async (_req, res) => {
       const apps = await listApplications(db);
-      res.json({ data: apps.map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() })) });
+      res.json({ data: apps.map(applicationView) });
+    },
+  );
+
+  r.patch(
+    '/applications/:id',
+    {
+      summary: "Rename an application or set its retention (null: the deployment's default)",
+      admin: true,
+      body: updateApplicationSchema,
+      responses: { 200: 'The application' },
+    },
+    async (req, res, { body }) => {
+      const app = await updateApplication(db, req.params.id, body);
+      if (!app) throw notFound('application');
+      res.json(applicationView(app));
     },
   );
 

@@ -167,7 +167,13 @@ const deadLetter = z.object({
   resolvedVia: z.enum(['replay', 'reset', 'event_replay']).nullable(),
 });
 
-const application = z.object({ id: z.string(), name: z.string(), createdAt: date });
+const application = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Days its events are kept; null: the deployment's HOOKLINE_RETENTION_DAYS. */
+  retentionDays: int.nullable(),
+  createdAt: date,
+});
 const apiKey = z.object({
   id: z.string(),
   name: z.string(),
@@ -232,6 +238,7 @@ export const RESPONSE_BODIES: Record<string, Record<number, z.ZodType>> = {
   },
   'POST /api/admin/applications': { 201: application },
   'GET /api/admin/applications': { 200: z.object({ data: z.array(application) }) },
+  'PATCH /api/admin/applications/:id': { 200: application },
   'POST /api/admin/applications/:id/keys': { 201: apiKey.extend({ key: z.string() }) },
   'GET /api/admin/applications/:id/keys': { 200: z.object({ data: z.array(apiKey) }) },
 };

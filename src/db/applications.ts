@@ -41,23 +41,56 @@ export async function applicationForKey(db: Db, key: string): Promise<string | u
 export interface Application {
   id: string;
   name: string;
+  /** Days its events are kept; null: the deployment's HOOKLINE_RETENTION_DAYS. */
+  retentionDays: number | null;
   createdAt: Date;
 }
 
-export async function createApplication(db: Db, id: string, name: string): Promise<Application> {
-  const { rows } = await db.query<{ id: string; name: string; created_at: Date }>(
-    'INSERT INTO applications (id, name) VALUES ($1, $2) RETURNING *',
-    [id, name],
+interface ApplicationRow {
+  id: string;
+  name: string;
+  retention_days: number | null;
+  created_at: Date;
+}
+
+const applicationFromRow = (r: ApplicationRow): Application => ({
+  id: r.id,
+  name: r.name,
+  retentionDays: r.retention_days,
+  createdAt: r.created_at,
+});
+
+export async function createApplication(
+  db: Db,
+  id: string,
+  name: string,
+  retentionDays: number | null = null,
+): Promise<Application> {
+  const { rows } = await db.query<ApplicationRow>(
+    'INSERT INTO applications (id, name, retention_days) VALUES ($1, $2, $3) RETURNING *',
+    [id, name, retentionDays],
   );
-  const r = rows[0]!;
-  return { id: r.id, name: r.name, createdAt: r.created_at };
+  return applicationFromRow(rows[0]!);
 }
 
 export async function listApplications(db: Db): Promise<Application[]> {
-  const { rows } = await db.query<{ id: string; name: string; created_at: Date }>(
-    'SELECT * FROM applications ORDER BY created_at, id',
+  const { rows } = await db.query<ApplicationRow>('SELECT * FROM applications ORDER BY created_at, id');
+  return rows.map(applicationFromRow);
+}
+
+/** Changes the given fields; undefined when there is no such application. */
+export async function updateApplication(
+  db: Db,
+  id: string,
+  change: { name?: string | undefined; retentionDays?: number | null | undefined },
+): Promise<Application | undefined> {
+  const { rows } = await db.query<ApplicationRow>(
+    `UPDATE applications SET name = COALESCE($2, name),
+            retention_days = CASE WHEN $3 THEN $4::int ELSE retention_days END
+      WHERE id = $1 RETURNING *`,
+    [id, change.name ?? null, change.retentionDays !== undefined, change.retentionDays ?? null],
   );
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  return rows[0] ? applicationFromRow(rows[0]) : undefined;
 }
 
 /** Deletes the application and, by cascade, its keys, endpoints, events and delivery records. */
