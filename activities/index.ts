@@ -1,6 +1,7 @@
 import { createAttemptActivities, type AttemptDeps } from './attempt.js';
 import { createBreakerActivities } from './breaker.js';
 import { createDeadLetterActivities } from './dead-letter.js';
+import { createRetentionActivities } from './retention.js';
 import { createRoutingActivities } from './routing.js';
 
 export type ActivityDeps = AttemptDeps;
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAttemptActivities(deps),
     ...createDeadLetterActivities(deps),
     ...createBreakerActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 

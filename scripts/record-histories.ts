@@ -200,6 +200,18 @@ try {
   await temporalCli('workflow', 'cancel', '--workflow-id', `delivery:${waitEvent}:${wait}`);
   await finished(`delivery:${waitEvent}:${wait}`);
   await save('deliveryWorkflow', 'cancelled-while-retrying', `delivery:${waitEvent}:${wait}`);
+
+  // Retention: an expired event goes with its delivery and attempt (one pass of the activity).
+  await stack.platform.db.query(`UPDATE events SET created_at = now() - interval '40 days' WHERE id = $1`, [
+    okEvent,
+  ]);
+  const purge = await client.workflow.start('retentionWorkflow', {
+    workflowId: 'hookline-retention-golden',
+    taskQueue: stack.config.temporalTaskQueue,
+    args: [{ defaultDays: 30 }],
+  });
+  await purge.result();
+  await save('retentionWorkflow', 'purge', purge.workflowId);
 } finally {
   await stack.stop();
   await receiver.close();

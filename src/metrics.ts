@@ -5,6 +5,7 @@ import type { Db } from './db/pool.js';
 import { circuitStates, waitingDeliveries } from './db/stats.js';
 import type { BacklogWatch } from './ingest/backlog.js';
 import { countFailingWorkflows } from './temporal/problems.js';
+import type { RetentionCounts } from '../workflows/contract.js';
 
 /**
  * Distinct `event_type` label values one process exports; later types count under `(other)`,
@@ -75,6 +76,12 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     labelNames: ['plugin', 'hook'],
     registers: [registry],
   });
+  const retentionDeleted = new Counter({
+    name: 'hookline_retention_deleted_total',
+    help: 'Rows the retention workflow deleted, by table: events, deliveries, attempts, dead_letters',
+    labelNames: ['table'],
+    registers: [registry],
+  });
   const eventTypes = new Set<string>();
   const eventTypeLabel = (type: string) => {
     if (eventTypes.has(type)) return type;
@@ -119,6 +126,12 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     },
     deliveryStopped(endpointId: string, kind: 'terminated' | 'cancelled') {
       stopped.inc({ endpoint: endpoint(endpointId), kind });
+    },
+    retentionDeleted(rows: RetentionCounts) {
+      retentionDeleted.inc({ table: 'events' }, rows.events);
+      retentionDeleted.inc({ table: 'deliveries' }, rows.deliveries);
+      retentionDeleted.inc({ table: 'attempts' }, rows.attempts);
+      retentionDeleted.inc({ table: 'dead_letters' }, rows.deadLetters);
     },
     pluginFailed(plugin: string, hook: string) {
       pluginErrors.inc({ plugin, hook });

@@ -26,6 +26,7 @@ import { connectClient } from './temporal/client.js';
 import { startReconciler } from './reconcile/closed-runs.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { eagerCapable } from './temporal/starts.js';
+import { ensureRetentionSchedule } from './temporal/retention-schedule.js';
 import { createWorker, installRuntime } from './temporal/worker.js';
 
 export interface PlatformOptions {
@@ -222,6 +223,15 @@ export async function startPlatform({
       const running = worker.run();
       dispatcher.startSweeping();
       running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
+      // Retention runs daily on a Temporal Schedule that every worker creates or brings up to date.
+      await ensureRetentionSchedule(temporal, {
+        taskQueue: config.temporalTaskQueue,
+        defaultDays: config.retentionDays,
+      }).then(
+        (outcome) => log.debug({ outcome }, 'retention schedule'),
+        (err: unknown) =>
+          log.error({ err }, 'the retention schedule could not be made: expired events stay until it is'),
+      );
       if (plugins.has('endpoint:down')) {
         const stopWatch = watchDownEndpoints(db, plugins, config.endpointDownAfterMs, log);
         stops.push({ name: 'endpoint-down watch', stop: async () => stopWatch() });

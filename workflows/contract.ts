@@ -224,3 +224,50 @@ export interface DeliveryStop {
   lastStatusCode: number | null;
   lastError: string | null;
 }
+
+/** Retention (issue #15): the schedule that starts retentionWorkflow daily, and its types. */
+export const RETENTION_SCHEDULE_ID = 'hookline-retention';
+export const RETENTION_WORKFLOW_TYPE = 'retentionWorkflow';
+
+/** Rows retention removed, by table. */
+export interface RetentionCounts {
+  events: number;
+  deliveries: number;
+  attempts: number;
+  deadLetters: number;
+}
+
+/** retentionWorkflow's input: the schedule's arguments (set by the last worker to start). */
+export interface RetentionInput {
+  /** HOOKLINE_RETENTION_DAYS: for applications without their own retention. */
+  defaultDays: number;
+  /** Events per delete statement (default 500). */
+  maxEvents?: number;
+  /** Deliveries per delete statement, roughly (default 5,000; a wider event goes alone). */
+  maxDeliveries?: number;
+  /** Present only on a continue-as-new run: the totals so far and where to resume. */
+  carried?: RetentionResult & { resumeAt: string };
+}
+
+/** One call of the `purgeExpiredEvents` activity: at most `maxBatches` short delete statements. */
+export interface RetentionPass {
+  defaultDays: number;
+  maxEvents: number;
+  maxDeliveries: number;
+  maxBatches: number;
+  /** Start at this application (ids in order); the previous pass stopped there. */
+  resumeAt?: string;
+}
+
+export interface RetentionPassResult {
+  deleted: RetentionCounts;
+  /** The pass stopped at `maxBatches` in this application; null: every application is done. */
+  resumeAt: string | null;
+}
+
+export interface RetentionResult {
+  deleted: RetentionCounts;
+  passes: number;
+}
+
+export type RetentionWorkflow = (input: RetentionInput) => Promise<RetentionResult>;

@@ -2,3 +2,4 @@
 export { eventWorkflow } from './event.js';
 export { deliveryWorkflow } from './delivery.js';
 export { endpointWorkflow } from './endpoint.js';
+export { retentionWorkflow } from './retention.js';

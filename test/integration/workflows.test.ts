@@ -48,6 +48,10 @@ const noop: Activities = {
   routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
   fanoutCounts: async () => NO_COUNTS,
   stopFanout: async () => 0,
+  purgeExpiredEvents: async () => ({
+    deleted: { events: 0, deliveries: 0, attempts: 0, deadLetters: 0 },
+    resumeAt: null,
+  }),
 };
 
 describe('workflows on the time-skipping test server', () => {
@@ -124,7 +128,10 @@ describe('workflows on the time-skipping test server', () => {
     });
     assert.deepEqual(pages, [{ cursor: null, limit: 500 }], 'one page, the whole window');
     const { shape, phase, run, matched, started } = outcomes.fanout as Record<string, unknown>;
-    assert.deepEqual({ shape, phase, run, matched, started }, { shape: 2, phase: 'handed_off', run: 1, matched: 3, started: 3 });
+    assert.deepEqual(
+      { shape, phase, run, matched, started },
+      { shape: 2, phase: 'handed_off', run: 1, matched: 3, started: 3 },
+    );
     assert.deepEqual(outcomes.children, ['delivered', 'dead_lettered', 'dead_lettered']);
     assert.deepEqual(calls.sort(), ['ep_a#1', 'ep_b#1', 'ep_gone#1'], 'a 400 and a 410 are not retried');
     assert.deepEqual(dead.sort(), ['ep_b:failed', 'ep_gone:gone']);
