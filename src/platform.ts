@@ -135,6 +135,7 @@ export async function startPlatform({
             port: config.temporalPort,
             uiPort: config.temporalUiPort,
             namespace: config.temporalNamespace,
+            retentionDays: config.retentionDays,
             log: (line) => log.warn(line),
           }),
         supervision('temporal'),
@@ -267,6 +268,8 @@ export async function startPlatform({
         adminToken: config.adminToken,
         namespace: config.temporalNamespace,
         temporalUiUrl,
+        // The embedded dev server keeps closed workflows this long (set at its start).
+        ...(temporalUiUrl ? { temporalRetentionMs: config.retentionDays * 86_400_000 } : {}),
         rateLimit: config.rateLimit,
         metrics,
         ingest: createIngest({ db, dispatcher, backlog, maxBacklog: config.maxBacklog, metrics, plugins }),

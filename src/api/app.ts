@@ -30,6 +30,8 @@ export interface AppDeps {
   rateLimit: number;
   metrics: Metrics;
   temporalUiUrl?: string | undefined;
+  /** How long Temporal keeps closed workflows: older ones get no UI link. */
+  temporalRetentionMs?: number | undefined;
   log: Logger;
   /** Event intake: validation, idempotency, plugins' ingest middleware, the commit, dispatch. */
   ingest: Ingest;

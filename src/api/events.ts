@@ -39,6 +39,7 @@ export interface EventRouteDeps {
   db: Db;
   replay: Replay;
   temporalUiUrl?: string | undefined;
+  temporalRetentionMs?: number | undefined;
   namespace: string;
   docs: ApiDocs;
   ingest: Ingest;
@@ -50,12 +51,26 @@ const backlogFull = (err: BacklogFull) =>
     'Retry-After': String(err.retryAfterSeconds),
   });
 
-export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest }: EventRouteDeps): Router {
+export function eventRoutes({
+  db,
+  replay,
+  temporalUiUrl,
+  temporalRetentionMs,
+  namespace,
+  docs,
+  ingest,
+}: EventRouteDeps): Router {
   const router = Router();
   const r = docs.on(router, '/api/events');
   router.param('id', idParam(ID_SHAPES.event, 'event'));
-  const uiLink = (workflowId: string) =>
-    temporalUiUrl
+  /**
+   * No link to a workflow Temporal has forgotten (closed longer ago than the namespace keeps them).
+   * `since` is no later than its close: a delivery's last write is its run's last step; an event's
+   * workflow closes soon after its creation, so that link goes a little early rather than dead.
+   */
+  const uiLink = (workflowId: string, since?: Date) =>
+    temporalUiUrl &&
+    !(since && temporalRetentionMs !== undefined && since.getTime() < Date.now() - temporalRetentionMs)
       ? `${temporalUiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`
       : null;
 
@@ -169,7 +184,7 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     dispatchedAt: e.dispatchedAt?.toISOString() ?? null,
     progress: e.progress,
     workflowId: eventWorkflowId(e.id),
-    temporalUiUrl: uiLink(eventWorkflowId(e.id)),
+    temporalUiUrl: uiLink(eventWorkflowId(e.id), e.createdAt),
   });
 
   const deliveryView = (d: Delivery) => ({
@@ -183,7 +198,7 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     stoppedBy: d.stoppedBy,
     updatedAt: d.updatedAt.toISOString(),
     workflowId: d.id,
-    temporalUiUrl: uiLink(d.id),
+    temporalUiUrl: uiLink(d.id, d.updatedAt),
   });
   /** A page of an event's deliveries (a wide event has thousands). */
   const deliveriesOf = (eventId: string, limit: number, cursor?: string) =>

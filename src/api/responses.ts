@@ -9,7 +9,10 @@ import { z } from 'zod';
 
 const int = z.number().int();
 const date = z.string().describe('ISO 8601 date-time');
-const uiLink = z.string().nullable().describe('Temporal Web UI link, when the UI is known');
+const uiLink = z
+  .string()
+  .nullable()
+  .describe('Temporal Web UI link, when the UI is known and Temporal still keeps the workflow');
 
 const fieldProblem = z.object({ field: z.string(), message: z.string() });
 

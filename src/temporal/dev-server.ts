@@ -4,6 +4,7 @@ import path from 'node:path';
 import { own, reclaim, watchdog } from '../infra/processes.js';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import { requireBinary } from './binaries.js';
 
@@ -12,6 +13,8 @@ export interface DevServerOptions {
   port: number;
   uiPort: number;
   namespace: string;
+  /** How long the namespace keeps closed workflows (HOOKLINE_RETENTION_DAYS); set at every start. */
+  retentionDays?: number;
   log?: (line: string) => void;
 }
 
@@ -123,6 +126,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const address = `127.0.0.1:${opts.port}`;
   try {
     await waitForFrontend(address, child, exited, 60_000);
+    if (opts.retentionDays) await setNamespaceRetention(address, opts.namespace, opts.retentionDays);
   } catch (err) {
     await stopChild(child, exited);
     throw new Error(`The Temporal dev server did not start: ${(err as Error).message}\n${output().trim()}`, {
@@ -163,6 +167,23 @@ async function waitForFrontend(
         throw new Error(`no answer on ${address} after ${timeoutMs} ms`, { cause: err });
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+}
+
+/**
+ * `temporal server start-dev` has no retention flag (its namespaces keep closed workflows for a
+ * day): the namespace is updated once the frontend answers, so Temporal forgets a workflow when
+ * Hookline deletes its event, not 29 days before.
+ */
+async function setNamespaceRetention(address: string, namespace: string, days: number): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 5000 });
+  try {
+    await connection.workflowService.updateNamespace({
+      namespace,
+      config: { workflowExecutionRetentionTtl: msToTs(days * 86_400_000) },
+    });
+  } finally {
+    await connection.close();
   }
 }
 
