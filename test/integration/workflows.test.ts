@@ -9,6 +9,7 @@ import { installRuntime } from '../../src/temporal/worker.js';
 import {
   breakerOutcomeSignal,
   breakerStateQuery,
+  circuitPermitSignal,
   deliveryProgressQuery,
   type AttemptResult,
   type DeliveryRef,
@@ -43,6 +44,9 @@ const noop: Activities = {
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
   claimReplayRuns: async () => ({}),
+  releaseWaiters: async () => ({ released: 0, stopped: false }),
+  offerProbe: async () => null,
+  adoptWaiters: async () => 0,
 };
 
 describe('workflows on the time-skipping test server', () => {
@@ -175,9 +179,13 @@ describe('workflows on the time-skipping test server', () => {
   it('makes deliveries wait for an open circuit without spending attempts, then resume after the probe', async () => {
     const circuit = { open: true };
     const sent: string[] = [];
+    const waiting: string[] = []; // the waiter table
     const { w, taskQueue } = await worker({
       async deliverAttempt(ref, attempt, opts) {
-        if (circuit.open && !opts?.probe) return result(attempt, { outcome: 'circuit_open' });
+        if (circuit.open && !opts?.probe) {
+          waiting.push(`delivery:${ref.eventId}:${ref.endpointId}`);
+          return result(attempt, { outcome: 'circuit_open' });
+        }
         sent.push(`${ref.eventId}#${attempt}${opts?.probe ? ' probe' : ''}`);
         if (opts?.probe) {
           circuit.open = false;
@@ -186,6 +194,16 @@ describe('workflows on the time-skipping test server', () => {
             .signal(breakerOutcomeSignal, { key: `${ref.eventId}:${attempt}`, ok: true, probe: true });
         }
         return result(attempt);
+      },
+      async offerProbe() {
+        const id = waiting.shift();
+        if (id) await env.client.workflow.getHandle(id).signal(circuitPermitSignal, 'probe');
+        return id ?? null;
+      },
+      async releaseWaiters({ permit }) {
+        const ids = waiting.splice(0);
+        for (const id of ids) await env.client.workflow.getHandle(id).signal(circuitPermitSignal, permit);
+        return { released: ids.length, stopped: false };
       },
     });
     await w.runUntil(async () => {
@@ -206,7 +224,7 @@ describe('workflows on the time-skipping test server', () => {
           }),
         ),
       );
-      await waitUntil(async () => (await breaker.query(breakerStateQuery)).waiters.length === 3);
+      await waitUntil(async () => waiting.length === 3);
       for (const d of deliveries)
         assert.equal((await d.query(deliveryProgressQuery)).status, 'waiting_circuit');
       assert.equal(sent.length, 0, 'nothing is sent while the circuit is open');
