@@ -197,13 +197,23 @@ export function permitSignaller(temporal: Client): PermitSignaller {
 export const RELEASE_PAGE = 500;
 export const SIGNALS_IN_FLIGHT = 32;
 
-/** Runs `fn` over `items` with at most `limit` at once; rejects on the first failure. */
+/** Runs `fn` over `items` with at most `limit` at once; on the first failure starts no more, and rejects. */
 async function eachBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failure = lanes.find((l) => l.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 /**

@@ -65,8 +65,11 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
   const s: BreakerState = { ...carried, waiterTable: true };
   // Waiters to move into the table: an old-shape run's, and old deliveries' `wait` signals.
   const adopt: string[] = [...carriedWaiters];
-  let published = input.carried?.waiterTable ? s.seq : -1;
-  if (input.carried && !input.carried.waiterTable) s.seq++; // the mirror learns `waiter_table`
+  // Each run publishes once: the last run may have continued as new before publishing its last
+  // change (a write of a seq already there is ignored). An old-shape run's seq was published
+  // without `waiter_table`, so the mirror gets a new one.
+  let published = -1;
+  if (input.carried && !input.carried.waiterTable) s.seq++;
   let release: CircuitPermit | null = null;
   // Offer the probe once on entering half-open (or a new run in it), then only when nudged.
   let nudged = s.state === 'half_open';
@@ -174,7 +177,7 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
     }
 
     const info = workflowInfo();
-    const settled = adopt.length === 0 && release === null && published === s.seq;
+    const settled = adopt.length === 0 && release === null;
     if (settled && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY)) {
       await condition(allHandlersFinished);
       await continueAsNew<EndpointWorkflow>({ endpointId, config, carried: s });
