@@ -151,8 +151,9 @@ export async function endpointWorkflow(input: EndpointWorkflowInput): Promise<vo
         change();
       }
     }
-    // The mirror first, so released deliveries read the state they were released for.
-    if (published !== s.seq) {
+    // The mirror first, and current (an outcome may change the state while it is written), so
+    // released deliveries read the state they were released for, and a `go` release sees closed.
+    while (published !== s.seq) {
       published = s.seq;
       await publishCircuitState({
         endpointId,

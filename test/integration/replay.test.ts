@@ -28,6 +28,7 @@ describe('golden histories', () => {
     assert.deepEqual(ids, [
       'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/breaker-wait.v2.json',
       'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
       'deliveryWorkflow/retries.activities.json',
@@ -35,6 +36,7 @@ describe('golden histories', () => {
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
       'endpointWorkflow/open-probe-close.json',
+      'endpointWorkflow/open-probe-close.v2.json',
       'eventWorkflow/fanout-two.activities.json',
       'eventWorkflow/fanout-two.json',
     ]);
@@ -65,6 +67,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 11);
+    assert.equal(count, 13);
   });
 });
