@@ -399,6 +399,43 @@ describe('releaseWaiters against PostgreSQL with 50,000 rows', () => {
     await db.query(`UPDATE endpoint_circuits SET state = 'closed' WHERE endpoint_id = 'ep_wide'`);
     await db.query('DELETE FROM circuit_waiters');
   });
+  it('retiring the breaker of a deleted endpoint (its rows went with it) lets its waiting deliveries go as probes', async () => {
+    await db.query(
+      `INSERT INTO endpoints (id, application_id, name, url, event_types, secret)
+       VALUES ('ep_gone', 'app_w', 'gone', 'https://example.com/', '{x}', 'whsec_x')`,
+    );
+    await db.query(
+      `INSERT INTO events (id, application_id, type, body)
+       VALUES ('evt_g1', 'app_w', 'x', '{}'), ('evt_g2', 'app_w', 'x', '{}'), ('evt_g3', 'app_w', 'x', '{}')`,
+    );
+    for (const [id, status] of [
+      ['delivery:evt_g1:ep_gone', 'waiting_circuit'],
+      ['delivery:evt_g2:ep_gone', 'delivered'],
+      ['delivery:evt_g3:ep_gone', 'waiting_circuit'],
+    ] as const) {
+      await db.query(
+        `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, status)
+         VALUES ($1, 'app_w', $2, 'ep_gone', $3)`,
+        [id, id.split(':')[1], status],
+      );
+      if (status === 'waiting_circuit')
+        await db.query(`INSERT INTO circuit_waiters (endpoint_id, workflow_id) VALUES ('ep_gone', $1)`, [id]);
+    }
+    await db.query(`DELETE FROM endpoints WHERE id = 'ep_gone'`);
+    assert.equal(await rowsLeft(), 0, 'the waiter rows went with the endpoint');
+    const given: string[] = [];
+    const result = await releaseWaiterRows({
+      db,
+      endpointId: 'ep_gone',
+      permit: 'probe',
+      signal: async (id, permit) => {
+        given.push(`${id} ${permit}`);
+        return 'signalled';
+      },
+    });
+    assert.deepEqual(result, { released: 2, stopped: false });
+    assert.deepEqual(given, ['delivery:evt_g1:ep_gone probe', 'delivery:evt_g3:ep_gone probe']);
+  });
 });
 
 describe('waiting for an open circuit on the real stack', () => {
