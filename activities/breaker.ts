@@ -142,13 +142,20 @@ export function createBreakerActivities({
     async releaseWaiters(input: ReleaseWaitersInput): Promise<ReleaseWaitersResult> {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as ReleaseProgress | undefined;
-      return releaseWaiterRows({
-        db,
-        ...input,
-        signal,
-        heartbeat: (p) => ctx.heartbeat(p),
-        ...(resumed ? { resumed } : {}),
-      });
+      let last: ReleaseProgress = resumed ?? { released: 0 };
+      // Also between pages: a page of 500 signals may take a while when the engine is slow.
+      const alive = setInterval(() => ctx.heartbeat(last), 5_000);
+      try {
+        return await releaseWaiterRows({
+          db,
+          ...input,
+          signal,
+          heartbeat: (p) => ctx.heartbeat((last = { ...p })),
+          ...(resumed ? { resumed } : {}),
+        });
+      } finally {
+        clearInterval(alive);
+      }
     },
 
     /**
