@@ -1,12 +1,13 @@
 // The breaker at 50,000 waiters (#18, docs/design/event-shape.md §6): its state, continue-as-new
 // input and history stay bounded however many deliveries wait, and every waiter is released once.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import {
   permitSignaller,
   releaseWaiterRows,
@@ -23,6 +24,7 @@ import { installRuntime } from '../../src/temporal/worker.js';
 import {
   breakerOutcomeSignal,
   breakerStateQuery,
+  breakerUpgradeSignal,
   circuitWaitSignal,
   type AttemptResult,
   type BreakerState,
@@ -230,6 +232,79 @@ describe('the breaker at 50,000 waiters, on the time-skipping test server', () =
       const input = (await breaker.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
       assert.ok(input, 'the run was started with the old state');
       await breaker.terminate();
+    });
+  });
+
+  it('a breaker running the code from before the table moves its waiters to the table when an attempt asks it to upgrade', async () => {
+    // The workflows as they were before the waiter table (the commit before it), in a folder under
+    // the worktree so that the bundler finds node_modules.
+    const oldTree = path.resolve('.data', `breaker-before-table-${process.pid}`);
+    await mkdir(oldTree, { recursive: true });
+    // The commit that split the old breaker out into endpoint-legacy.ts: its parent has the old code.
+    const base = execFileSync(
+      'git',
+      ['log', '--diff-filter=A', '--format=%H', '-1', '--', 'workflows/endpoint-legacy.ts'],
+      { encoding: 'utf8' },
+    ).trim();
+    execFileSync('sh', ['-c', `git archive ${base}~1 workflows src/domain | tar -x -C '${oldTree}'`]);
+    const oldBundle = await bundleWorkflowCode({
+      workflowsPath: path.join(oldTree, 'workflows', 'index.ts'),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    await rm(oldTree, { recursive: true, force: true });
+
+    const taskQueue = `width-${++n}`;
+    const ids = ['delivery:evt_u1:ep_up', 'delivery:evt_u2:ep_up', 'delivery:evt_u3:ep_up'];
+    const old = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: oldBundle,
+      activities: noop,
+      // No sticky cache: the test server would route later queries to this worker's sticky queue.
+      maxCachedWorkflows: 0,
+    });
+    const breaker = await old.runUntil(async () => {
+      const b = await startBreaker(taskQueue, 'ep_up');
+      for (let i = 0; i < 3; i++)
+        await b.signal(breakerOutcomeSignal, { key: `f${i}`, ok: false, probe: false });
+      for (const workflowId of ids) await b.signal(circuitWaitSignal, { workflowId });
+      await waitUntil(async () => (await b.query(breakerStateQuery)).waiters?.length === 3);
+      return b;
+    });
+
+    // The new code takes over the running breaker: its run replays on the old path.
+    const table = syntheticTable();
+    const w = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: { ...noop, ...table.activities },
+    });
+    await w.runUntil(async () => {
+      await breaker.signal(breakerOutcomeSignal, { key: 'f3', ok: false, probe: false });
+      await waitUntil(async () => (await breaker.query(breakerStateQuery)).outcomes === 4);
+      assert.equal((await breaker.query(breakerStateQuery)).waiters?.length, 3, 'still the old run');
+
+      await breaker.signal(breakerUpgradeSignal);
+      const latest = env.client.workflow.getHandle('endpoint:ep_up');
+      await waitUntil(async () => (await latest.describe()).runId !== breaker.firstExecutionRunId);
+      await waitUntil(async () => table.waiting.length === 3);
+      assert.deepEqual(table.waiting, ids, 'adopted in their order');
+      const s = await latest.query(breakerStateQuery);
+      assert.equal(s.waiterTable, true);
+      assert.equal(s.waiters, undefined);
+      assert.equal(s.state, 'open');
+      assert.equal(s.outcomes, 4, 'the state came along');
+
+      await env.sleep('61 seconds');
+      await waitUntil(async () => (await latest.query(breakerStateQuery)).probe !== null);
+      await latest.signal(breakerOutcomeSignal, { key: 'probe', ok: true, probe: true });
+      await waitUntil(async () => table.released.size === 3);
+      assert.deepEqual(
+        ids.map((id) => table.released.get(id)),
+        [['probe'], ['go'], ['go']],
+      );
+      await latest.terminate();
     });
   });
 
