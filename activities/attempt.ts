@@ -17,6 +17,7 @@ import type { AttemptResult, DeliveryRef } from '../workflows/contract.js';
 import { askBreaker, breakerNeedsToHear, tellBreaker } from './breaker.js';
 import { postWebhook, type HttpAttempt } from './http-post.js';
 import { notifyAttempt } from './notifications.js';
+import { currentRunId, writeAsOwner } from './ownership.js';
 
 export interface AttemptDeps {
   db: Db;
@@ -67,6 +68,8 @@ export function createAttemptActivities({
     ): Promise<AttemptResult> {
       const run = ref.run ?? 0;
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
+      // Attempts are keyed by the Temporal run too: a reset run's attempt 1 is not the old run's.
+      const workflowRunId = currentRunId();
       const [event, endpoint, mirror] = await Promise.all([
         getEvent(db, ref.eventId, ref.applicationId),
         getEndpoint(db, ref.applicationId, ref.endpointId),
@@ -87,7 +90,9 @@ export function createAttemptActivities({
       if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
         // The waiter row is the registration (the delivery does not signal the breaker).
         await Promise.all([
-          setDeliveryStatus(db, deliveryId, run, 'waiting_circuit'),
+          writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+            setDeliveryStatus(db, deliveryId, run, 'waiting_circuit', { workflowRunId, force }),
+          ),
           registerWaiter(db, endpoint.id, deliveryId),
         ]);
         if ((await askBreaker(temporal, endpoint.id, deliveryId, mirror)) === 'no breaker') {
@@ -118,23 +123,25 @@ export function createAttemptActivities({
               `the endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`,
             )
           : await postWebhook(dispatcher, event, endpoint, allowPrivateNetworks);
-      await recordAttempt(
-        db,
-        {
-          deliveryId,
-          run,
-          attempt,
-          startedAt,
-          durationMs: http.durationMs,
-          outcome: http.outcome,
-          statusCode: http.statusCode,
-          errorClass: http.errorClass,
-          errorMessage: http.errorMessage,
-          responseBody: http.responseBody,
-          responseHeaders: http.responseHeaders,
-        },
-        // A 410 ends the delivery as failed (its dead letter follows in the same run).
-        http.outcome === 'retryable' ? 'retrying' : http.outcome === 'gone' ? 'failed' : http.outcome,
+      // A 410 ends the delivery as failed (its dead letter follows in the same run).
+      const status =
+        http.outcome === 'retryable' ? 'retrying' : http.outcome === 'gone' ? 'failed' : http.outcome;
+      const record = {
+        deliveryId,
+        run,
+        workflowRunId,
+        attempt,
+        startedAt,
+        durationMs: http.durationMs,
+        outcome: http.outcome,
+        statusCode: http.statusCode,
+        errorClass: http.errorClass,
+        errorMessage: http.errorMessage,
+        responseBody: http.responseBody,
+        responseHeaders: http.responseHeaders,
+      };
+      await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+        recordAttempt(db, record, status, { force }),
       );
       const sent = endpoint?.enabled === true && http.errorClass !== 'config';
       if (sent) {
@@ -161,7 +168,7 @@ export function createAttemptActivities({
       }
       if (sent && http.errorClass !== 'ssrf' && breakerNeedsToHear(http.outcome, mirror, probe)) {
         await tellBreaker(temporal, taskQueue, endpoint.id, resolveCircuitConfig(endpoint.circuitBreaker), {
-          key: `${deliveryId}:${run}:${attempt}`,
+          key: `${deliveryId}:${workflowRunId}:${attempt}`,
           ok: http.outcome !== 'retryable',
           probe,
         });

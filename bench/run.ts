@@ -18,12 +18,13 @@ import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
 import { measureCost, type CostReport } from './cost.js';
+import { measureWide, type WideReport } from './wide.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
 });
 const quick = values.quick ?? false;
-const PHASES = ['limit', 'ingest', 'e2e', 'cost', 'fanout', 'hot', 'latency', 'history'] as const;
+const PHASES = ['limit', 'ingest', 'e2e', 'cost', 'fanout', 'wide', 'hot', 'latency', 'history'] as const;
 const only = values.only ? new Set(values.only.split(',')) : null;
 for (const p of only ?? []) {
   if (!(PHASES as readonly string[]).includes(p))
@@ -300,6 +301,18 @@ async function main() {
       log(`fan-out ${JSON.stringify(results.fanOut)}`);
     }
 
+    // 4b. One event to 1,000 and to 10,000 endpoints: rate, the event workflow's runs, a small event meanwhile.
+    if (runs('wide')) {
+      results.wide = [];
+      for (const n of quick ? [600, 1200] : [1000, 10_000]) {
+        const m = await measured(() => measureWide(stack, receiver, n, log));
+        results.wide.push(m.value);
+        cpu[`wide${n}`] = m.cpu;
+        log(`wide ${n}: ${JSON.stringify(m.value)}`);
+        await drain(stack, `wide ${n}`);
+      }
+    }
+
     // 5. A hot endpoint against the same load spread over ten (each event to exactly one endpoint).
     if (runs('hot') || runs('latency') || runs('history')) {
       await endpoints(stack, receiver, 'hot', 1, ['hot.*']);
@@ -445,6 +458,13 @@ if (r.latency) {
     `latency 202 → arrival, ${r.latency.events} events at ${r.latency.ratePerSecond.toFixed(1)}/s`,
     `p50 ${r.latency.p50} ms, p95 ${r.latency.p95} ms, p99 ${r.latency.p99} ms`,
     '',
+  ]);
+}
+for (const w of (r.wide ?? []) as WideReport[]) {
+  rows.push([
+    `fan-out of one event to ${w.endpoints} endpoints`,
+    `${w.deliveriesPerSecond.toFixed(1)} deliveries/s; ${w.runs} event runs, largest ${w.maxHistoryLength} events / ${(w.maxHistorySizeBytes / 1024).toFixed(0)} KiB; a small event sent half-way arrived in ${w.smallEventMs} ms`,
+    ratio(w.deliveriesPerSecond),
   ]);
 }
 if (r.historyEventsPerDeliveredEvent) {

@@ -1,11 +1,15 @@
 // Records the golden histories under test/histories/ by running each scenario on a fresh real
 // stack (dev server, PostgreSQL, worker, API) with a loopback receiver. Run it only after an
-// intentional, patched workflow change: `npm run histories:record`, or only some scenarios:
-// `npm run histories:record -- breaker` (fanout, retries, dead-letter, breaker).
+// intentional, patched workflow change: `npm run histories:record`, or with scenario names
+// (`npm run histories:record -- reset-after-dead-letter`) to write only those files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { newId } from '../src/db/ids.js';
+import { requireBinary } from '../src/temporal/binaries.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { api, startStack } from '../test/helpers/stack.js';
 import { waitUntil } from '../test/helpers/wait.js';
@@ -13,12 +17,19 @@ import { exportHistory } from './history-json.js';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'histories');
 
+const only = new Set(process.argv.slice(2));
 const stack = await startStack();
 const receiver = await startReceiver();
 const client = stack.platform.temporal;
 
-const only = process.argv.slice(2);
-const wanted = (scenario: string) => only.length === 0 || only.includes(scenario);
+const temporalCli = (...args: string[]) =>
+  promisify(execFile)(requireBinary('cli'), [
+    ...args,
+    '--address',
+    stack.platform.temporalAddress,
+    '--namespace',
+    stack.config.temporalNamespace,
+  ]);
 
 const until = (check: () => Promise<boolean>) => waitUntil(check, 60_000, 100);
 
@@ -34,11 +45,13 @@ async function finished(workflowId: string): Promise<void> {
   );
 }
 
-async function save(type: string, scenario: string, workflowId: string): Promise<void> {
+async function save(type: string, scenario: string, workflowId: string, runId?: string): Promise<void> {
+  if (only.size > 0 && !only.has(scenario)) return;
   const json = await exportHistory(
     stack.platform.temporalAddress,
     stack.config.temporalNamespace,
     workflowId,
+    runId,
   );
   await mkdir(path.join(OUT, type), { recursive: true });
   await writeFile(path.join(OUT, type, `${scenario}.json`), json);
@@ -63,27 +76,51 @@ async function send(type: string): Promise<string> {
 }
 
 try {
-  if (wanted('fanout')) await fanout();
-  if (wanted('retries')) await retries();
-  if (wanted('dead-letter')) await deadLetter();
-  if (wanted('breaker')) await breaker();
-} finally {
-  await stack.stop();
-  await receiver.close();
-}
-
-/** Success, and an event fanned out to two endpoints. */
-async function fanout() {
+  // Success, and an event fanned out to two endpoints.
   const ok = await endpoint('ok');
   await endpoint('ok2', { events: ['ok.*'] });
   const okEvent = await send('ok.created');
   await finished(`event:${okEvent}`);
-  await save('eventWorkflow', 'fanout-two', `event:${okEvent}`);
-  await save('deliveryWorkflow', 'success', `delivery:${okEvent}:${ok}`);
-}
+  // (`fanout-two.json` is the same scenario recorded before `event-fanout-2`.)
+  await save('eventWorkflow', 'fanout-two.v2', `event:${okEvent}`);
 
-/** Retries: 503 then 200. */
-async function retries() {
+  // A wide event in miniature: 7 endpoints, a window of 3, so three runs chained by continue-as-new.
+  for (let i = 0; i < 7; i++) await endpoint(`can${i}`, { events: ['can.wide'] });
+  const canBase = await send('can.none');
+  const canEvent = newId('evt');
+  await stack.platform.db.query(
+    `INSERT INTO events (id, application_id, type, body, options, tags, priority, dispatched_at)
+     SELECT $2, application_id, 'can.wide', body, options, tags, priority, now() FROM events WHERE id = $1`,
+    [canBase, canEvent],
+  );
+  const appId = (
+    await stack.platform.db.query<{ application_id: string }>(
+      'SELECT application_id FROM events WHERE id = $1',
+      [canBase],
+    )
+  ).rows[0]!.application_id;
+  const can = await client.workflow.start('eventWorkflow', {
+    workflowId: `event:${canEvent}`,
+    taskQueue: stack.config.temporalTaskQueue,
+    args: [{ eventId: canEvent, applicationId: appId, eventType: 'can.wide', window: 3 }],
+  });
+  await client.workflow.getHandle(can.workflowId).result();
+  const canRuns: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${can.workflowId}"` }))
+    canRuns.push(w.runId);
+  const byStart = await Promise.all(
+    canRuns.map(async (runId) => ({
+      runId,
+      d: await client.workflow.getHandle(can.workflowId, runId).describe(),
+    })),
+  );
+  byStart.sort((a, b) => a.d.startTime.getTime() - b.d.startTime.getTime());
+  for (const [i, { runId }] of byStart.entries()) {
+    await save('eventWorkflow', `fanout-can.run${i + 1}`, can.workflowId, runId);
+  }
+  await save('deliveryWorkflow', 'success', `delivery:${okEvent}:${ok}`);
+
+  // Retries: 503 then 200.
   const flaky = await endpoint('flaky', {
     retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 4 },
   });
@@ -93,10 +130,8 @@ async function retries() {
   receiver.respond('/flaky', 200);
   await finished(`delivery:${flakyEvent}:${flaky}`);
   await save('deliveryWorkflow', 'retries', `delivery:${flakyEvent}:${flaky}`);
-}
 
-/** Dead letter: attempts exhausted. */
-async function deadLetter() {
+  // Dead letter: attempts exhausted.
   const down = await endpoint('down', {
     retryConfig: { strategy: 'fixed', baseDelay: 200, maxAttempts: 2 },
     circuitBreaker: { threshold: 100 },
@@ -105,14 +140,10 @@ async function deadLetter() {
   const downEvent = await send('down.created');
   await finished(`delivery:${downEvent}:${down}`);
   await save('deliveryWorkflow', 'dead-letter', `delivery:${downEvent}:${down}`);
-}
 
-/**
- * Breaker: open after 2 failures, a second delivery waits (its waiter row), the probe
- * (`offerProbe`) closes it, `releaseWaiters` lets the second go. `.v2`: on the waiter table; the
- * histories without it were recorded before `breaker-waiter-table-1` and `delivery-waiter-row-1`.
- */
-async function breaker() {
+  // Breaker: open after 2 failures, a second delivery waits (its waiter row), the probe
+  // (`offerProbe`) closes it, `releaseWaiters` lets the second go. `.v2`: on the waiter table; the
+  // histories without it were recorded before `breaker-waiter-table-1` and `delivery-waiter-row-1`.
   const brk = await endpoint('brk', {
     retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 10 },
     circuitBreaker: { threshold: 2, cooldown: 1500 },
@@ -142,4 +173,41 @@ async function breaker() {
   await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'closed');
   await save('deliveryWorkflow', 'breaker-wait.v2', `delivery:${brk2}:${brk}`);
   await save('endpointWorkflow', 'open-probe-close.v2', `endpoint:${brk}`);
+
+  // #17: 500 ×2 → dead letter; the receiver is fixed; an operator resets the delivery; the new run.
+  const fix = await endpoint('fix', {
+    retryConfig: { strategy: 'fixed', baseDelay: 200, maxAttempts: 2 },
+    circuitBreaker: { threshold: 100 },
+  });
+  receiver.respond('/fix', 500);
+  const fixEvent = await send('fix.created');
+  await finished(`delivery:${fixEvent}:${fix}`);
+  receiver.respond('/fix', 200);
+  await temporalCli(
+    'workflow',
+    'reset',
+    '--workflow-id',
+    `delivery:${fixEvent}:${fix}`,
+    '--type',
+    'LastWorkflowTask',
+    '--reason',
+    'receiver fixed',
+  );
+  await finished(`delivery:${fixEvent}:${fix}`);
+  await save('deliveryWorkflow', 'reset-after-dead-letter', `delivery:${fixEvent}:${fix}`);
+
+  // #17: cancelled while it waits 60 s between attempts: the cleanup runs, the workflow ends Canceled.
+  const wait = await endpoint('wait', {
+    retryConfig: { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 3 },
+    circuitBreaker: { threshold: 100 },
+  });
+  receiver.respond('/wait', 500);
+  const waitEvent = await send('wait.created');
+  await receiver.waitFor(1, { path: '/wait' });
+  await temporalCli('workflow', 'cancel', '--workflow-id', `delivery:${waitEvent}:${wait}`);
+  await finished(`delivery:${waitEvent}:${wait}`);
+  await save('deliveryWorkflow', 'cancelled-while-retrying', `delivery:${waitEvent}:${wait}`);
+} finally {
+  await stack.stop();
+  await receiver.close();
 }

@@ -37,6 +37,8 @@ export interface Config {
   maxBacklog: number;
   /** `endpoint:down` fires once a circuit has not been closed for this long. */
   endpointDownAfterMs: number;
+  /** How often the worker that holds the reconciler lock looks for terminated delivery runs. */
+  reconcileIntervalMs: number;
   /** The built-in plugins' settings (validated here; the plugins read them, not the environment). */
   pluginSettings: BuiltInPluginSettings;
   /** The environment the config was read from: other plugins read their own settings in it. */
@@ -107,6 +109,7 @@ const schema = z.object({
     .min(1000)
     .max(7 * 86_400_000)
     .default(300_000),
+  HOOKLINE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   // Settings of the built-in plugins (read by them; listed here so they are known and documented).
   HOOKLINE_ALERT_SMTP_URL: optionalString.pipe(
     z
@@ -183,6 +186,7 @@ export function loadConfig(
     logLevel: c.HOOKLINE_LOG_LEVEL,
     plugins: c.HOOKLINE_PLUGINS,
     endpointDownAfterMs: c.HOOKLINE_ENDPOINT_DOWN_AFTER_MS,
+    reconcileIntervalMs: c.HOOKLINE_RECONCILE_INTERVAL_MS,
     maxBacklog: c.HOOKLINE_MAX_BACKLOG,
     pluginSettings: {
       alertSmtpUrl: c.HOOKLINE_ALERT_SMTP_URL,

@@ -55,6 +55,12 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     labelNames: ['endpoint'],
     registers: [registry],
   });
+  const stopped = new Counter({
+    name: 'hookline_deliveries_stopped_total',
+    help: 'Deliveries whose workflow an operator terminated or cancelled (each also a dead letter)',
+    labelNames: ['endpoint', 'kind'],
+    registers: [registry],
+  });
 
   const dispatched = new Counter({
     name: 'hookline_events_dispatched_total',
@@ -110,6 +116,9 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     },
     deadLettered(endpointId: string) {
       deadLetters.inc({ endpoint: endpoint(endpointId) });
+    },
+    deliveryStopped(endpointId: string, kind: 'terminated' | 'cancelled') {
+      stopped.inc({ endpoint: endpoint(endpointId), kind });
     },
     pluginFailed(plugin: string, hook: string) {
       pluginErrors.inc({ plugin, hook });

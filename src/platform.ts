@@ -23,6 +23,7 @@ import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
 import { connectClient } from './temporal/client.js';
+import { startReconciler } from './reconcile/closed-runs.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { eagerCapable } from './temporal/starts.js';
 import { createWorker, installRuntime } from './temporal/worker.js';
@@ -233,6 +234,17 @@ export async function startPlatform({
           await running.catch(() => {});
         },
       });
+      // Terminations run no workflow code: one worker process (under an advisory lock) records them.
+      const reconciler = startReconciler({
+        db,
+        temporal,
+        taskQueue: config.temporalTaskQueue,
+        intervalMs: config.reconcileIntervalMs,
+        metrics,
+        plugins,
+        log: log.child({ component: 'reconciler' }),
+      });
+      stops.push({ name: 'reconciler', stop: () => reconciler.stop() });
     }
 
     let apiUrl: string | undefined;

@@ -72,6 +72,7 @@ export interface DeliveryProgress {
   run: number;
 }
 
+/** What an event workflow recorded before `event-fanout-2` (and its query answer on those runs). */
 export interface FanoutResult {
   matched: number;
   delivered: number;
@@ -79,12 +80,73 @@ export interface FanoutResult {
   endpoints: Record<string, DeliveryStatus>;
 }
 
+/** eventWorkflow's input from `event-fanout-2` on: the event, and on a continued run the carry. */
+export interface EventWorkflowInput extends EventRef {
+  /** Present only on a continue-as-new run. */
+  fanout?: FanoutCarry;
+  /** Tests and golden recordings only: children started per run (default 500). Carried. */
+  window?: number;
+  /** Tests and golden recordings only: the pacing threshold (default 1,000). Carried. */
+  pace?: number;
+}
+
+/** What one run of a wide event hands the next (continue-as-new): O(1) whatever the width. */
+export interface FanoutCarry {
+  /** Last endpoint id scanned (keyset): matching resumes after it. */
+  cursor: string;
+  /** The run that produced this carry (1-based). */
+  run: number;
+  matched: number;
+  started: number;
+  /** Matched, but their delivery still runs (a reset or replay overlap): not started again. */
+  alreadyRunning: number;
+}
+
+/** The event's deliveries by state, as PostgreSQL counts them (migration 007), read at `asOf`. */
+export interface DeliveryCounts {
+  asOf: number;
+  matched: number;
+  pending: number;
+  active: number;
+  delivered: number;
+  failed: number;
+  terminated: number;
+  cancelled: number;
+}
+
+/** `eventWorkflow.fanout` on `event-fanout-2` runs: progress, O(1) in size at any width. */
+export interface FanoutProgress {
+  shape: 2;
+  phase: 'pacing' | 'routing' | 'starting' | 'handed_off';
+  run: number;
+  matched: number;
+  started: number;
+  alreadyRunning: number;
+  /** Children of this window not yet confirmed started. */
+  startingNow: number;
+  /** Where matching resumes; null once every endpoint has been matched. */
+  cursor: string | null;
+  /** The deliveries' counters as of the last activity (live ones: GET /api/events/:id). */
+  deliveries: DeliveryCounts | null;
+}
+
+/** One page of the event's match, claimed in PostgreSQL (activity `routePage`). */
+export interface RoutePage {
+  /** The deliveries this run starts: new ones (run 0) and new runs of finished ones. */
+  start: Array<{ endpointId: string; run: number }>;
+  /** Matched, but their delivery is still running under another event run. */
+  skipped: number;
+  /** The last endpoint scanned, or null at the end of the match. */
+  cursor: string | null;
+  counts: DeliveryCounts;
+}
+
 /** The breaker's answer to a waiting delivery: `probe` (you are the one trial) or `go` (closed). */
 export type CircuitPermit = 'probe' | 'go';
 
 /** An attempt's outcome as the breaker counts it: `ok` means the endpoint answered sanely. */
 export interface BreakerOutcome {
-  /** `<deliveryId>:<run>:<attempt>`, so a re-run activity is counted once. */
+  /** `<deliveryId>:<workflowRunId>:<attempt>`: a re-run activity is counted once, a reset run's anew. */
   key: string;
   ok: boolean;
   probe: boolean;
@@ -124,12 +186,13 @@ export const workflowTypes = {
   delivery: 'deliveryWorkflow',
   endpoint: 'endpointWorkflow',
 } as const;
-export type EventWorkflow = (ref: EventRef) => Promise<FanoutResult>;
+export type EventWorkflow = (input: EventWorkflowInput) => Promise<FanoutResult | FanoutProgress>;
 export type DeliveryWorkflow = (ref: DeliveryRef) => Promise<DeliveryProgress>;
 export type EndpointWorkflow = (input: EndpointWorkflowInput) => Promise<void>;
 
 export const deliveryProgressQuery = defineQuery<DeliveryProgress>('deliveryWorkflow.progress');
-export const fanoutQuery = defineQuery<FanoutResult>('eventWorkflow.fanout');
+/** Runs from before `event-fanout-2` answer a FanoutResult, later ones a FanoutProgress. */
+export const fanoutQuery = defineQuery<FanoutResult | FanoutProgress>('eventWorkflow.fanout');
 export const circuitPermitSignal = defineSignal<[CircuitPermit]>('deliveryWorkflow.circuitPermit');
 export const breakerOutcomeSignal = defineSignal<[BreakerOutcome]>('endpointWorkflow.outcome');
 /** The endpoint was deleted or disabled: release every waiter and end. */
@@ -145,6 +208,27 @@ export const breakerStateQuery = defineQuery<BreakerState & { endpointId: string
  * the regular-activity path.
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities-1';
+
+/**
+ * Patch id: the event workflow matches a page at a time, starts each window of children
+ * (ParentClosePolicy.ABANDON), continues as new with a cursor, and closes without waiting for
+ * them; the event's outcome is derived in PostgreSQL (docs/design/event-shape.md §3).
+ */
+export const EVENT_FANOUT_PATCH = 'event-fanout-2';
+
+/**
+ * Patch id: a cancelled delivery runs its cleanup (the `deliveryStopped` local activity: status
+ * `cancelled`, a replayable dead letter). Checked only on the cancellation path, so a delivery that
+ * is not cancelled records no marker for it.
+ */
+export const DELIVERY_CANCEL_PATCH = 'delivery-cancel-cleanup-1';
+
+/** What a cancelled delivery had done when it stopped (`deliveryStopped`'s input). */
+export interface DeliveryStop {
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
 
 /**
  * Patch id: the breaker keeps its waiting deliveries in PostgreSQL (`circuit_waiters`), not in its

@@ -1,6 +1,8 @@
 import {
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -12,6 +14,7 @@ import type { Activities } from '../activities/index.js';
 import { endpointWorkflowId } from '../src/domain/ids.js';
 import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
 import {
+  DELIVERY_CANCEL_PATCH,
   DELIVERY_WAITER_ROW_PATCH,
   LOCAL_ACTIVITIES_PATCH,
   circuitPermitSignal,
@@ -42,7 +45,7 @@ const CIRCUIT_REREGISTER = '1 hour';
 /**
  * Delivers one event to one endpoint under the endpoint's retry policy. Waits between attempts
  * are workflow timers, so they survive any restart; waiting for an open circuit spends no attempt.
- * Ends delivered, or as a dead letter.
+ * Ends delivered, or as a dead letter; cancelled by an operator, it records that and ends Canceled.
  */
 export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgress> {
   const progress: DeliveryProgress = {
@@ -53,11 +56,34 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
     nextAttemptAt: null,
     run: ref.run ?? 0,
   };
+  setHandler(deliveryProgressQuery, () => progress);
+  try {
+    return await deliverUnderPolicy(ref, progress);
+  } catch (err) {
+    // Called only on cancellation: the hot path records no patch marker.
+    if (isCancellation(err) && patched(DELIVERY_CANCEL_PATCH)) {
+      // The cleanup must run although the workflow is cancelled; it reads who cancelled and why.
+      await CancellationScope.nonCancellable(() =>
+        local.deliveryStopped(ref, {
+          attempts: progress.attempts,
+          lastStatusCode: progress.lastStatusCode,
+          lastError: progress.lastError,
+        }),
+      );
+      progress.status = 'cancelled';
+      progress.nextAttemptAt = null;
+      upsertIfIndexed([{ key: searchAttributes.deliveryStatus, value: 'cancelled' }]);
+    }
+    throw err; // the workflow ends Canceled in Temporal
+  }
+}
+
+/** The attempt loop: the retry policy, the breaker's waits, the dead letter. */
+async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress): Promise<DeliveryProgress> {
   let permit: CircuitPermit | null = null;
   // The permit heard during the current attempt: the attempt registers the waiter, so the
   // breaker may release it before the workflow sees the attempt's result.
   let heard: CircuitPermit | null = null;
-  setHandler(deliveryProgressQuery, () => progress);
   // An attempt runs as a local activity: its result is one marker event, and the HTTP call starts
   // without a round trip through the server's activity queue. Waits stay durable timers.
   const { deliverAttempt, deadLetter } = patched(LOCAL_ACTIVITIES_PATCH) ? local : remote;

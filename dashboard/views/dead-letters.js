@@ -1,4 +1,5 @@
-// Dead letters: deliveries whose attempts ran out (or that failed for good), replayed one by one
+// Dead letters: deliveries whose attempts ran out (or that failed for good, or that an operator
+// terminated or cancelled in Temporal), replayed one by one
 // or in bulk by endpoint and event type.
 import { useEffect, useState } from 'preact/hooks';
 import { api, qs } from '../api.js';
@@ -40,7 +41,7 @@ export function DeadLetters() {
   return html`<section>
     <div class="title-row">
       <h1>Dead letters</h1>
-      <button onClick=${replayAll} disabled=${!rows?.some((d) => !d.replayedAt)}>Replay all shown</button>
+      <button onClick=${replayAll} disabled=${!rows?.some((d) => !d.replayedAt && !d.resolvedAt)}>Replay all shown</button>
     </div>
     <form class="filters" onSubmit=${(e) => e.preventDefault()}>
       <label>Endpoint <input value=${filter.endpointId} onChange=${set('endpointId')} placeholder="ep_…" /></label>
@@ -65,9 +66,11 @@ export function DeadLetters() {
                 <td>${d.reason}</td><td>${d.attempts}</td><td>${d.lastStatusCode ?? d.lastError ?? '—'}</td>
                 <td>${fmtTime(d.createdAt)}</td>
                 <td>${
-                  d.replayedAt
-                    ? html`replayed (run ${d.replayRun})`
-                    : html`<button class="small" onClick=${() => replayOne(d)}>Replay</button>`
+                  d.resolvedAt
+                    ? html`resolved: ${d.resolution} (${d.resolvedVia})`
+                    : d.replayedAt
+                      ? html`replayed (run ${d.replayRun})`
+                      : html`<button class="small" onClick=${() => replayOne(d)}>Replay</button>`
                 }</td>
               </tr>`,
             )}</tbody>

@@ -112,12 +112,40 @@ function Attempts({ deliveryId }) {
   </table></div>`;
 }
 
+/** The event's deliveries by state, live from the counters PostgreSQL keeps. */
+function progressLine(event) {
+  const p = event.progress;
+  const parts = [
+    [p.delivered, 'delivered'],
+    [p.failed, 'failed'],
+    [p.active, 'retrying or waiting'],
+    [p.pending, 'pending'],
+    [p.terminated, 'terminated'],
+    [p.cancelled, 'cancelled'],
+  ].filter(([n]) => n > 0);
+  const of = event.matched ?? 0;
+  return of === 0 ? '—' : `${parts.map(([n, what]) => `${n} ${what}`).join(' · ')} (of ${of} matched)`;
+}
+
 export function EventDetail({ id }) {
   const [event, setEvent] = useState(null);
   const [open, setOpen] = useState(null);
   const [error, setError] = useState(null);
   const [notice, setNotice] = useState(null);
+  // Deliveries past the first page (a wide event has thousands), loaded on demand.
+  const [more, setMore] = useState({ rows: [], cursor: undefined });
   const load = () => api('GET', `/api/events/${encodeURIComponent(id)}`).then(setEvent, setError);
+  const loadMore = async (cursor) => {
+    try {
+      const page = await api(
+        'GET',
+        `/api/events/${encodeURIComponent(id)}/deliveries?limit=100&cursor=${encodeURIComponent(cursor)}`,
+      );
+      setMore((m) => ({ rows: [...m.rows, ...page.data], cursor: page.nextCursor }));
+    } catch (err) {
+      setError(err);
+    }
+  };
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load(), 3000);
@@ -145,6 +173,7 @@ export function EventDetail({ id }) {
     <dl class="facts">
       <dt>Type</dt><dd>${event.type}</dd>
       <dt>Status</dt><dd><${Badge} value=${event.status} /></dd>
+      <dt>Progress</dt><dd data-progress>${progressLine(event)}</dd>
       <dt>Received</dt><dd>${fmtTime(event.createdAt)}</dd>
       <dt>Source</dt><dd>${event.source ?? '—'}</dd>
       <dt>Tags</dt><dd>${event.tags.join(', ') || '—'}</dd>
@@ -155,7 +184,7 @@ export function EventDetail({ id }) {
     ${
       event.deliveries.length === 0
         ? html`<p>No delivery (yet).</p>`
-        : html`<ul class="deliveries">${event.deliveries.map(
+        : html`<ul class="deliveries">${[...event.deliveries, ...more.rows].map(
             (d) => html`<li data-delivery=${d.id}>
             <div class="delivery-head">
               <${Badge} value=${d.status} />
@@ -169,6 +198,11 @@ export function EventDetail({ id }) {
             ${open === d.id ? html`<${Attempts} deliveryId=${d.id} />` : null}
           </li>`,
           )}</ul>`
+    }
+    ${
+      (more.cursor === undefined ? event.deliveriesNextCursor : more.cursor)
+        ? html`<button onClick=${() => loadMore(more.cursor ?? event.deliveriesNextCursor)}>More deliveries</button>`
+        : null
     }
     <p><a href="#/events">Back to events</a></p>
   </section>`;

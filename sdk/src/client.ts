@@ -86,6 +86,8 @@ export interface EventDetail extends EventSummary {
 
 export interface Attempt {
   run: number;
+  /** The Temporal run that made it (a reset run's attempts sit beside the old run's). */
+  workflowRunId: string | null;
   attempt: number;
   outcome: string;
   statusCode: number | null;
@@ -101,6 +103,13 @@ export interface DeadLetter {
   endpointId: string;
   reason: string;
   replayedAt: string | null;
+  /** `failed`: its attempts failed; `terminated`/`cancelled`: an operator stopped its workflow in Temporal. */
+  kind: 'failed' | 'terminated' | 'cancelled';
+  stoppedBy: string | null;
+  /** Set once a later run (a reset or a replay) delivered it or dead-lettered it again. */
+  resolvedAt: string | null;
+  resolution: 'delivered' | 'superseded' | null;
+  resolvedVia: 'replay' | 'reset' | 'event_replay' | null;
   [field: string]: unknown;
 }
 
@@ -196,8 +205,15 @@ export class HooklineClient {
         this.request<{ data: Attempt[] }>('GET', `/api/deliveries/${enc(deliveryId)}/attempts`),
     };
     this.deadLetters = {
-      list: (q: { endpointId?: string; eventType?: string; replayed?: boolean; limit?: number } = {}) =>
-        this.request<{ data: DeadLetter[] }>('GET', `/api/dead-letters${query(q)}`),
+      list: (
+        q: {
+          endpointId?: string;
+          eventType?: string;
+          replayed?: boolean;
+          resolved?: boolean;
+          limit?: number;
+        } = {},
+      ) => this.request<{ data: DeadLetter[] }>('GET', `/api/dead-letters${query(q)}`),
       replay: (id: string) => this.request<Json>('POST', `/api/dead-letters/${enc(id)}/replay`),
       replayMany: (
         filter: { endpointId?: string; eventType?: string; from?: string; to?: string; limit?: number } = {},

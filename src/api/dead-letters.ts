@@ -20,6 +20,12 @@ const view = (d: DeadLetter) => ({
   createdAt: d.createdAt.toISOString(),
   replayedAt: d.replayedAt?.toISOString() ?? null,
   replayRun: d.replayRun,
+  kind: d.kind,
+  stoppedBy: d.stoppedBy,
+  workflowRunId: d.workflowRunId,
+  resolvedAt: d.resolvedAt?.toISOString() ?? null,
+  resolution: d.resolution,
+  resolvedVia: d.resolvedVia,
 });
 
 const filterFields = {
@@ -32,6 +38,8 @@ const filterFields = {
 export const deadLetterQuerySchema = z.object({
   ...filterFields,
   replayed: z.enum(['true', 'false']).optional(),
+  /** Resolved: a later run of its delivery (a reset or a replay) delivered it or dead-lettered it again. */
+  resolved: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -49,10 +57,11 @@ export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay;
     '/',
     { summary: 'List dead letters', query: deadLetterQuerySchema, responses: { 200: 'The dead letters' } },
     async (req, res, { query }) => {
-      const { replayed, ...q } = query;
+      const { replayed, resolved, ...q } = query;
       const rows = await findDeadLetters(db, req.applicationId, {
         ...q,
         ...(replayed ? { replayed: replayed === 'true' } : {}),
+        ...(resolved ? { resolved: resolved === 'true' } : {}),
       });
       res.json({ data: rows.map(view) });
     },

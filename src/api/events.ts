@@ -167,6 +167,7 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     replays: e.replays,
     createdAt: e.createdAt.toISOString(),
     dispatchedAt: e.dispatchedAt?.toISOString() ?? null,
+    progress: e.progress,
     workflowId: eventWorkflowId(e.id),
     temporalUiUrl: uiLink(eventWorkflowId(e.id)),
   });
@@ -178,6 +179,8 @@ export function eventRoutes({ db, replay, temporalUiUrl, namespace, docs, ingest
     attempts: d.attempts,
     lastStatusCode: d.lastStatusCode,
     lastError: d.lastError,
+    stopReason: d.stopReason,
+    stoppedBy: d.stoppedBy,
     updatedAt: d.updatedAt.toISOString(),
     workflowId: d.id,
     temporalUiUrl: uiLink(d.id),

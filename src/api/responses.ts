@@ -54,6 +54,15 @@ const eventSummary = z.object({
   replays: int,
   createdAt: date,
   dispatchedAt: date.nullable(),
+  /** Its deliveries by state, live (kept in PostgreSQL as they change). */
+  progress: z.object({
+    pending: int,
+    active: int,
+    delivered: int,
+    failed: int,
+    terminated: int,
+    cancelled: int,
+  }),
   workflowId: z.string(),
   temporalUiUrl: uiLink,
 });
@@ -65,6 +74,9 @@ const delivery = z.object({
   attempts: int,
   lastStatusCode: int.nullable(),
   lastError: z.string().nullable(),
+  /** Why an operator terminated or cancelled it, and who (the Temporal identity). */
+  stopReason: z.string().nullable(),
+  stoppedBy: z.string().nullable(),
   updatedAt: date,
   workflowId: z.string(),
   temporalUiUrl: uiLink,
@@ -81,6 +93,7 @@ const eventDetail = eventSummary.extend({
 const attempt = z.object({
   deliveryId: z.string(),
   run: int,
+  workflowRunId: z.string().nullable(),
   attempt: int,
   startedAt: date,
   durationMs: int,
@@ -146,6 +159,12 @@ const deadLetter = z.object({
   createdAt: date,
   replayedAt: date.nullable(),
   replayRun: int.nullable(),
+  kind: z.enum(['failed', 'terminated', 'cancelled']),
+  stoppedBy: z.string().nullable(),
+  workflowRunId: z.string().nullable(),
+  resolvedAt: date.nullable(),
+  resolution: z.enum(['delivered', 'superseded']).nullable(),
+  resolvedVia: z.enum(['replay', 'reset', 'event_replay']).nullable(),
 });
 
 const application = z.object({ id: z.string(), name: z.string(), createdAt: date });

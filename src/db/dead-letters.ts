@@ -1,4 +1,10 @@
+import type { OwnedWrite } from './deliveries.js';
 import type { Db } from './pool.js';
+
+/** Why a delivery became a dead letter: its attempts failed, or an operator stopped its workflow. */
+export type DeadLetterKind = 'failed' | 'terminated' | 'cancelled';
+export type DeadLetterResolution = 'delivered' | 'superseded';
+export type DeadLetterResolvedVia = 'replay' | 'reset' | 'event_replay';
 
 export interface DeadLetter {
   id: string;
@@ -14,6 +20,15 @@ export interface DeadLetter {
   createdAt: Date;
   replayedAt: Date | null;
   replayRun: number | null;
+  kind: DeadLetterKind;
+  /** The Temporal identity that terminated or cancelled the delivery's workflow. */
+  stoppedBy: string | null;
+  /** The Temporal run that wrote it. */
+  workflowRunId: string | null;
+  /** Set once a later run of the delivery delivered it, or dead-lettered it again. */
+  resolvedAt: Date | null;
+  resolution: DeadLetterResolution | null;
+  resolvedVia: DeadLetterResolvedVia | null;
 }
 
 interface Row {
@@ -30,6 +45,12 @@ interface Row {
   created_at: Date;
   replayed_at: Date | null;
   replay_run: number | null;
+  kind: DeadLetterKind;
+  stopped_by: string | null;
+  workflow_run_id: string | null;
+  resolved_at: Date | null;
+  resolution: DeadLetterResolution | null;
+  resolved_via: DeadLetterResolvedVia | null;
 }
 
 const fromRow = (r: Row): DeadLetter => ({
@@ -46,19 +67,67 @@ const fromRow = (r: Row): DeadLetter => ({
   createdAt: r.created_at,
   replayedAt: r.replayed_at,
   replayRun: r.replay_run,
+  kind: r.kind,
+  stoppedBy: r.stopped_by,
+  workflowRunId: r.workflow_run_id,
+  resolvedAt: r.resolved_at,
+  resolution: r.resolution,
+  resolvedVia: r.resolved_via,
 });
 
-/** One dead letter per delivery run; a re-run activity inserts nothing twice. */
-export async function insertDeadLetter(
+export type NewDeadLetter = Pick<
+  DeadLetter,
+  | 'id'
+  | 'applicationId'
+  | 'deliveryId'
+  | 'eventId'
+  | 'endpointId'
+  | 'run'
+  | 'attempts'
+  | 'reason'
+  | 'lastStatusCode'
+  | 'lastError'
+  | 'kind'
+  | 'stoppedBy'
+> & { workflowRunId: string };
+
+const DELIVERY_STATUS_OF_KIND = { failed: 'dead_lettered', terminated: 'terminated', cancelled: 'cancelled' };
+
+/**
+ * The delivery ends as a dead letter, in one statement: this Temporal run's letter (one per run;
+ * a re-run activity inserts nothing twice), the delivery's older open letter superseded, and the
+ * delivery's status (`dead_lettered`, `terminated` or `cancelled`) with who stopped it and why.
+ * Under the ownership guard of an attempt write (`force`: this run claims the row); a delivered
+ * delivery is never turned back.
+ */
+export async function deadLetterDelivery(
   db: Db,
-  d: Omit<DeadLetter, 'createdAt' | 'replayedAt' | 'replayRun'>,
-): Promise<void> {
-  await db.query(
-    `INSERT INTO dead_letters (id, application_id, delivery_id, event_id, endpoint_id, run, attempts, reason,
-       last_status_code, last_error)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-     WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $3) -- gone with its application: nothing to keep
-     ON CONFLICT (delivery_id, run, (COALESCE(workflow_run_id, ''))) DO NOTHING`,
+  d: NewDeadLetter,
+  opts: { force?: boolean } = {},
+): Promise<OwnedWrite> {
+  const { rows } = await db.query<{ inserted: number; applied: number }>(
+    `WITH owned AS (
+       SELECT 1 FROM deliveries WHERE id = $3 AND run = $6 AND status <> 'delivered'
+          AND ($15 OR ((workflow_run_id IS NULL OR workflow_run_id = $11)
+                       AND status NOT IN ('terminated', 'cancelled')))
+     ), ins AS (
+       INSERT INTO dead_letters (id, application_id, delivery_id, event_id, endpoint_id, run, attempts, reason,
+         last_status_code, last_error, workflow_run_id, kind, stopped_by)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM owned)
+       ON CONFLICT (delivery_id, run, (COALESCE(workflow_run_id, ''))) DO NOTHING
+       RETURNING 1
+     ), sup AS (
+       UPDATE dead_letters SET resolved_at = now(), resolution = 'superseded', resolved_by_run = $11,
+              resolved_via = CASE WHEN run = $6 THEN 'reset' WHEN replayed_at IS NOT NULL THEN 'replay'
+                                  ELSE 'event_replay' END
+        WHERE delivery_id = $3 AND resolved_at IS NULL AND EXISTS (SELECT 1 FROM ins)
+     ), upd AS (
+       UPDATE deliveries SET status = $14, attempts = GREATEST(attempts, $7), workflow_run_id = $11,
+              stop_reason = CASE WHEN $12 = 'failed' THEN NULL ELSE $8 END, stopped_by = $13, updated_at = now()
+        WHERE id = $3 AND EXISTS (SELECT 1 FROM owned)
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::int AS applied`,
     [
       d.id,
       d.applicationId,
@@ -70,8 +139,14 @@ export async function insertDeadLetter(
       d.reason,
       d.lastStatusCode,
       d.lastError,
+      d.workflowRunId,
+      d.kind,
+      d.stoppedBy,
+      DELIVERY_STATUS_OF_KIND[d.kind],
+      opts.force ?? false,
     ],
   );
+  return { inserted: rows[0]!.inserted === 1, applied: rows[0]!.applied === 1 };
 }
 
 export async function getDeadLetter(
@@ -92,7 +167,7 @@ export async function getDeadLetter(
  */
 export async function claimReplay(db: Db, id: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE dead_letters SET replayed_at = now() WHERE id = $1 AND replayed_at IS NULL`,
+    `UPDATE dead_letters SET replayed_at = now() WHERE id = $1 AND replayed_at IS NULL AND resolved_at IS NULL`,
     [id],
   );
   return rowCount === 1;
@@ -119,6 +194,7 @@ export interface DeadLetterQuery {
   from?: Date | undefined;
   to?: Date | undefined;
   replayed?: boolean | undefined;
+  resolved?: boolean | undefined;
   limit: number;
 }
 
@@ -135,6 +211,7 @@ export async function findDeadLetters(
        AND ($4::timestamptz IS NULL OR d.created_at >= $4)
        AND ($5::timestamptz IS NULL OR d.created_at < $5)
        AND ($6::boolean IS NULL OR (d.replayed_at IS NOT NULL) = $6)
+       AND ($8::boolean IS NULL OR (d.resolved_at IS NOT NULL) = $8)
      ORDER BY d.created_at DESC, d.id DESC LIMIT $7`,
     [
       applicationId,
@@ -144,6 +221,7 @@ export async function findDeadLetters(
       q.to ?? null,
       q.replayed ?? null,
       q.limit,
+      q.resolved ?? null,
     ],
   );
   return rows.map(fromRow);

@@ -237,6 +237,20 @@ export async function listEnabledEndpoints(db: Db, applicationId: string): Promi
   return rows.map(fromRow);
 }
 
+/** A keyset page of the application's enabled endpoints after `after` (the fan-out's scan). */
+export async function listEnabledEndpointsAfter(
+  db: Db,
+  applicationId: string,
+  after: string | null,
+  limit: number,
+): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT * FROM endpoints WHERE application_id = $1 AND enabled AND id > $2 ORDER BY id LIMIT $3',
+    [applicationId, after ?? '', limit],
+  );
+  return rows.map(fromRow);
+}
+
 /** Stops deliveries to an endpoint (a 410 Gone from the receiver, or an operator). */
 export async function disableEndpoint(db: Db, id: string, reason: string): Promise<void> {
   await db.query(

@@ -1,4 +1,5 @@
-import type { EventStatus } from '../../workflows/contract.js';
+import type { DeliveryCounts, EventStatus } from '../../workflows/contract.js';
+import { progressOf, type CounterColumns } from './fanout.js';
 import type { Db } from './pool.js';
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -20,9 +21,13 @@ export interface StoredEvent {
   createdAt: Date;
   /** When its workflow was known to exist; null while it waits for the dispatcher. */
   dispatchedAt: Date | null;
+  /** Its deliveries by state (counters kept by triggers, migration 007). */
+  progress: EventProgress;
 }
 
-interface EventRow {
+export type EventProgress = Omit<DeliveryCounts, 'asOf' | 'matched'>;
+
+interface EventRow extends CounterColumns {
   id: string;
   application_id: string;
   type: string;
@@ -56,6 +61,7 @@ const fromRow = (r: EventRow): StoredEvent => ({
   replays: r.replays,
   createdAt: r.created_at,
   dispatchedAt: r.dispatched_at,
+  progress: progressOf(r),
 });
 
 export type NewEvent = Pick<

@@ -37,7 +37,13 @@ export interface HookContexts {
     /** False when this failure ends the delivery (not retryable, or the last attempt). */
     willRetry: boolean;
   };
-  'webhook:dead_lettered': DeliveryContext & { reason: string };
+  'webhook:dead_lettered': DeliveryContext & {
+    reason: string;
+    /** `failed`: its attempts failed; `terminated`/`cancelled`: an operator stopped its workflow. */
+    kind: 'failed' | 'terminated' | 'cancelled';
+    /** Who terminated or cancelled it (the Temporal identity), else null. */
+    stoppedBy: string | null;
+  };
   'endpoint:circuit_opened': { endpoint: EndpointRef; consecutiveFailures: number };
   'endpoint:circuit_closed': { endpoint: EndpointRef };
   /** The circuit has not been closed for `downTime` minutes (`HOOKLINE_ENDPOINT_DOWN_AFTER_MS`). */

@@ -40,7 +40,8 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
   async function replayDeadLetter(dead: DeadLetter): Promise<DeadLetterReplayed | NotReplayed> {
     const already = { refused: 'already_replayed', reason: `dead letter ${dead.id} was replayed` } as const;
     const event = await getEvent(db, dead.eventId, dead.applicationId);
-    if (!event || dead.replayedAt) return already;
+    // A letter resolved meanwhile (its delivery was reset and delivered) has nothing to replay.
+    if (!event || dead.replayedAt || dead.resolvedAt) return already;
     const running = await runningDeliveryRun(temporal, dead.deliveryId, dead.run);
     if (running !== null)
       return { refused: 'busy', reason: `delivery ${dead.deliveryId} is still running (run ${running})` };
@@ -67,8 +68,12 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
     replayDeadLetter,
 
     /** Every not-yet-replayed dead letter matching the filter: what started, and what was skipped. */
-    async replayDeadLetters(applicationId: string, filter: Omit<DeadLetterQuery, 'replayed'>) {
-      const matches = await findDeadLetters(db, applicationId, { ...filter, replayed: false });
+    async replayDeadLetters(applicationId: string, filter: Omit<DeadLetterQuery, 'replayed' | 'resolved'>) {
+      const matches = await findDeadLetters(db, applicationId, {
+        ...filter,
+        replayed: false,
+        resolved: false,
+      });
       const started: Array<{ deadLetterId: string } & DeadLetterReplayed> = [];
       const skipped: Array<{ deadLetterId: string; reason: string }> = [];
       for (const dead of matches) {

@@ -87,6 +87,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // Hookline counts in /health and hookline_workflows_failing_tasks.
     '--dynamic-config-value',
     'system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=3',
+    // Task-queue priority: a wide event's deliveries queue one level lower than a narrow event's
+    // (workflows/event.ts), so a 10,000-wide fan-out does not hold back other events.
+    '--dynamic-config-value',
+    'matching.useNewMatcher=true',
   ];
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<string>((resolve) =>

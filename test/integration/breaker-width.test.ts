@@ -15,6 +15,7 @@ import {
   type ReleaseProgress,
 } from '../../activities/breaker.js';
 import type { Activities } from '../../activities/index.js';
+import { NO_COUNTS } from '../../src/db/fanout.js';
 import { DEFAULT_RETRY_CONFIG } from '../../src/domain/retry.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Db } from '../../src/db/pool.js';
@@ -59,12 +60,16 @@ const noop: Activities = {
     retry: DEFAULT_RETRY_CONFIG,
   }),
   deadLetter: async () => {},
+  deliveryStopped: async () => {},
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
   claimReplayRuns: async () => ({}),
   releaseWaiters: async () => ({ released: 0, stopped: false }),
   offerProbe: async () => null,
   adoptWaiters: async () => 0,
+  routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
+  fanoutCounts: async () => NO_COUNTS,
+  stopFanout: async () => 0,
 };
 
 /** The waiter table as the breaker's activities see it, in memory: oldest first. */

@@ -29,16 +29,22 @@ describe('golden histories', () => {
       'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
       'deliveryWorkflow/breaker-wait.v2.json',
+      'deliveryWorkflow/cancelled-while-retrying.json',
       'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
+      'deliveryWorkflow/reset-after-dead-letter.json',
       'deliveryWorkflow/retries.activities.json',
       'deliveryWorkflow/retries.json',
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
       'endpointWorkflow/open-probe-close.json',
       'endpointWorkflow/open-probe-close.v2.json',
+      'eventWorkflow/fanout-can.run1.json',
+      'eventWorkflow/fanout-can.run2.json',
+      'eventWorkflow/fanout-can.run3.json',
       'eventWorkflow/fanout-two.activities.json',
       'eventWorkflow/fanout-two.json',
+      'eventWorkflow/fanout-two.v2.json',
     ]);
   });
 
@@ -67,6 +73,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 13);
+    assert.equal(count, 19);
   });
 });

@@ -23,6 +23,7 @@ const event: StoredEvent = {
   bodyHash: null,
   replays: 0,
   createdAt: new Date(),
+  progress: { pending: 0, active: 0, delivered: 0, failed: 0, terminated: 0, cancelled: 0 },
 };
 
 const endpointAt = (url: string): Endpoint => ({

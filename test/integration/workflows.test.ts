@@ -15,6 +15,7 @@ import {
   type DeliveryRef,
   type EventRef,
 } from '../../workflows/contract.js';
+import { NO_COUNTS } from '../../src/db/fanout.js';
 import { workflowBundle } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -41,12 +42,16 @@ const noop: Activities = {
   matchEndpoints: async () => [],
   deliverAttempt: async (_r, attempt) => result(attempt),
   deadLetter: async () => {},
+  deliveryStopped: async () => {},
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
   claimReplayRuns: async () => ({}),
   releaseWaiters: async () => ({ released: 0, stopped: false }),
   offerProbe: async () => null,
   adoptWaiters: async () => 0,
+  routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
+  fanoutCounts: async () => NO_COUNTS,
+  stopFanout: async () => 0,
 };
 
 describe('workflows on the time-skipping test server', () => {
@@ -86,48 +91,6 @@ describe('workflows on the time-skipping test server', () => {
       }),
     );
   }
-
-  it('starts one child delivery per matched endpoint with business ids and reports the fan-out', async () => {
-    const calls: string[] = [];
-    const dead: string[] = [];
-    const statuses: string[] = [];
-    const { w, taskQueue } = await worker({
-      async matchEndpoints(ref: EventRef) {
-        assert.equal(ref.eventType, 'order.created');
-        return ['ep_a', 'ep_b', 'ep_gone'];
-      },
-      async deliverAttempt(ref: DeliveryRef, attempt: number) {
-        calls.push(`${ref.endpointId}#${attempt}`);
-        if (ref.endpointId === 'ep_b') return result(attempt, { outcome: 'failed', statusCode: 400 });
-        if (ref.endpointId === 'ep_gone') return result(attempt, { outcome: 'gone', statusCode: 410 });
-        return result(attempt);
-      },
-      async deadLetter(ref, last) {
-        dead.push(`${ref.endpointId}:${last.reason.split(':')[0]}`);
-      },
-      async recordEventOutcome(_eventId: string, status: string) {
-        statuses.push(status);
-      },
-    });
-    const fanout = await w.runUntil(
-      env.client.workflow.execute('eventWorkflow', {
-        workflowId: 'event:evt_1',
-        taskQueue,
-        args: [{ eventId: 'evt_1', applicationId: 'app_1', eventType: 'order.created' }],
-      }),
-    );
-    assert.deepEqual(fanout, {
-      matched: 3,
-      delivered: 1,
-      failed: 2,
-      endpoints: { ep_a: 'delivered', ep_b: 'dead_lettered', ep_gone: 'dead_lettered' },
-    });
-    assert.deepEqual(calls.sort(), ['ep_a#1', 'ep_b#1', 'ep_gone#1'], 'a 400 and a 410 are not retried');
-    assert.deepEqual(dead.sort(), ['ep_b:failed', 'ep_gone:gone']);
-    assert.deepEqual(statuses, ['partially_failed']);
-    const child = await env.client.workflow.getHandle('delivery:evt_1:ep_b').describe();
-    assert.equal(child.status.name, 'COMPLETED');
-  });
 
   for (const [strategy, over] of [
     ['exponential', { strategy: 'exponential', baseDelay: 60_000 }],
@@ -305,5 +268,67 @@ describe('workflows on the time-skipping test server', () => {
       assert.equal(s.state, 'closed');
       await breaker.terminate();
     });
+  });
+});
+
+describe('eventWorkflow v2 on the time-skipping test server', () => {
+  it('starts one child delivery per matched endpoint with business ids, hands them off and closes', async (t) => {
+    const calls: string[] = [];
+    const dead: string[] = [];
+    const pages: Array<{ cursor: string | null; limit: number }> = [];
+    // Its own test server: on a shared one, time skipping stayed locked after this test's
+    // abandoned children (the later timer tests then waited in real time).
+    const own = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
+    });
+    t.after(() => own.teardown());
+    const taskQueue = 'fanout-v2';
+    const w = await Worker.create({
+      connection: own.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        ...noop,
+        ...({
+          async routePage(ref: EventRef, req) {
+            assert.equal(ref.eventType, 'order.created');
+            pages.push({ cursor: req.cursor, limit: req.limit });
+            const start = ['ep_a', 'ep_b', 'ep_gone'].map((endpointId) => ({ endpointId, run: 0 }));
+            return { start, skipped: 0, cursor: null, counts: { ...NO_COUNTS, matched: 3, pending: 3 } };
+          },
+          async deliverAttempt(ref: DeliveryRef, attempt: number) {
+            calls.push(`${ref.endpointId}#${attempt}`);
+            if (ref.endpointId === 'ep_b') return result(attempt, { outcome: 'failed', statusCode: 400 });
+            if (ref.endpointId === 'ep_gone') return result(attempt, { outcome: 'gone', statusCode: 410 });
+            return result(attempt);
+          },
+          async deadLetter(ref, last) {
+            dead.push(`${ref.endpointId}:${last.reason.split(':')[0]}`);
+          },
+        } satisfies Mocks),
+      },
+    });
+    const outcomes = await w.runUntil(async () => {
+      const fanout = await own.client.workflow.execute('eventWorkflow', {
+        workflowId: 'event:evt_1',
+        taskQueue,
+        args: [{ eventId: 'evt_1', applicationId: 'app_1', eventType: 'order.created' }],
+      });
+      // The children outlive their parent (ParentClosePolicy.ABANDON): each ends on its own.
+      const children: Array<{ status: string }> = [];
+      for (const ep of ['ep_a', 'ep_b', 'ep_gone']) {
+        children.push(await own.client.workflow.getHandle(`delivery:evt_1:${ep}`).result());
+      }
+      return { fanout, children: children.map((c) => c.status) };
+    });
+    assert.deepEqual(pages, [{ cursor: null, limit: 500 }], 'one page, the whole window');
+    const { shape, phase, run, matched, started } = outcomes.fanout as Record<string, unknown>;
+    assert.deepEqual(
+      { shape, phase, run, matched, started },
+      { shape: 2, phase: 'handed_off', run: 1, matched: 3, started: 3 },
+    );
+    assert.deepEqual(outcomes.children, ['delivered', 'dead_lettered', 'dead_lettered']);
+    assert.deepEqual(calls.sort(), ['ep_a#1', 'ep_b#1', 'ep_gone#1'], 'a 400 and a 410 are not retried');
+    assert.deepEqual(dead.sort(), ['ep_b:failed', 'ep_gone:gone']);
   });
 });

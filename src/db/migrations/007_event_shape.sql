@@ -191,3 +191,6 @@ BEGIN
       FROM events e LEFT JOIN deliveries d ON d.id = ANY(ids) AND d.routed_by_run = p_run
      WHERE e.id = p_event;
 END $$;
+
+-- The fan-out scans an application's enabled endpoints by id, a page at a time.
+CREATE INDEX endpoints_application_id_idx ON endpoints (application_id, id) WHERE enabled;
