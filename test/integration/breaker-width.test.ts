@@ -580,4 +580,35 @@ describe('waiting for an open circuit on the real stack', () => {
     assert.equal(state.state, 'closed');
     assert.equal(state.waiterTable, true);
   });
+
+  it('a delivery cancelled while it waits for an open circuit leaves no waiter row', async () => {
+    const ep = (
+      await api(stack, 'POST', '/api/endpoints', {
+        name: 'cancelled',
+        url: `${receiver.url}/cancelled`,
+        events: ['cancelled.*'],
+        retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 20 },
+        circuitBreaker: { threshold: 1, cooldown: 600_000 },
+      })
+    ).body as { id: string };
+    receiver.respond('/cancelled', 503);
+    await api(stack, 'POST', '/api/events', { type: 'cancelled.one', payload: {} });
+    await waitUntil(
+      async () => (await api(stack, 'GET', `/api/endpoints/${ep.id}/circuit`)).body.state === 'open',
+    );
+    const held = (await api(stack, 'POST', '/api/events', { type: 'cancelled.two', payload: {} })).body;
+    const rows = async () =>
+      (
+        await stack.platform.db.query<{ workflow_id: string }>(
+          'SELECT workflow_id FROM circuit_waiters WHERE endpoint_id = $1',
+          [ep.id],
+        )
+      ).rows.map((r) => r.workflow_id);
+    const heldId = `delivery:${held.eventId}:${ep.id}`;
+    await waitUntil(async () => (await rows()).includes(heldId));
+    const handle = await startedWorkflow(stack, heldId);
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    await waitUntil(async () => !(await rows()).includes(heldId), 10_000);
+  });
 });
