@@ -1,11 +1,12 @@
-// Replays a live workflow's history against the current workflow code:
+// Replays a live workflow's history against the current workflow code (the TypeScript sources;
+// compiled, `node dist/scripts/replay.js`, the build's bundle):
 //   npm run replay -- <workflowId> [--run <runId>] [--save <file.json>]
 // Uses TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default "default").
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { connectClient } from '../src/temporal/client.js';
-import { installRuntime, WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { installRuntime, workflowCode } from '../src/temporal/worker.js';
 import { exportHistory } from './history-json.js';
 
 const { positionals, values } = parseArgs({
@@ -25,7 +26,7 @@ try {
   const history = await client.workflow.getHandle(workflowId, values.run).fetchHistory();
   if (values.save)
     await writeFile(values.save, await exportHistory(address, namespace, workflowId, values.run));
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
+  await Worker.runReplayHistory(workflowCode(), history, workflowId);
   console.log(`replay of ${workflowId} (${history.events?.length} events) matches the current code`);
 } catch (err) {
   console.error(`replay of ${workflowId} failed: ${err instanceof Error ? err.message : String(err)}`);
