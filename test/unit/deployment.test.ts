@@ -85,6 +85,20 @@ describe('docker-compose stack', () => {
     assert.ok(compose.services['hookline-api']!.ports!.includes('3000:3000'));
   });
 
+  it('offers the Temporal Cloud and TLS settings as commented entries the code reads', () => {
+    const text = readFileSync('docker-compose.yml', 'utf8');
+    const commented = [...text.matchAll(/^\s*# (TEMPORAL_[A-Z_]+):/gm)].map((m) => m[1]!);
+    assert.deepEqual(commented.sort(), [
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS',
+      'TEMPORAL_TLS_CA',
+      'TEMPORAL_TLS_CERT',
+      'TEMPORAL_TLS_KEY',
+      'TEMPORAL_TLS_SERVER_NAME',
+    ]);
+    for (const key of commented) assert.ok(CONFIG_KEYS.includes(key), key);
+  });
+
   it('registers every search attribute of the design in the Temporal setup', () => {
     const setup = (compose.services['temporal-setup']!.command ?? []).join(' ');
     for (const key of Object.values(searchAttributes)) assert.match(setup, new RegExp(key.name), key.name);
