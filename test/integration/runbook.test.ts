@@ -66,6 +66,9 @@ interface Ids {
   ep?: string;
 }
 
+/** A workflow whose tasks fail, for the line that finds such runs. */
+const STUCK = 'runbook:stuck';
+
 const delivery = (evt: string, ep: string) => `delivery:${evt}:${ep}`;
 
 describe("the README's runbook, run as an operator runs it", () => {
@@ -180,7 +183,7 @@ describe("the README's runbook, run as an operator runs it", () => {
       /** A read-only line (list, count, describe, query): run again until its check holds, as visibility lags. */
       reads?: true;
       /** Done before the line runs (the receiver fixed). */
-      prepare?: () => void;
+      prepare?: () => Promise<unknown> | void;
       /** What must hold once the line ran, given its output. */
       check: (out: string) => Promise<void>;
     }
@@ -206,8 +209,13 @@ describe("the README's runbook, run as an operator runs it", () => {
     "$T workflow list --query 'TemporalReportedProblems IS NOT NULL'": {
       ids: () => ({}),
       reads: true,
-      check: async (out) =>
-        assert.ok(!/delivery:|event:|endpoint:/.test(out), `no workflow has problems:\n${out}`),
+      // The run started in `before` whose workflow tasks fail: the line must find it, and none of
+      // Hookline's runs.
+      check: async (out) => {
+        assert.ok(out.includes(STUCK), `the stuck run is listed:\n${out}`);
+        assert.ok(!/delivery:|event:|endpoint:/.test(out), `no Hookline run has problems:\n${out}`);
+        await stack.platform.temporal.workflow.getHandle(STUCK).terminate('runbook test: done with it');
+      },
     },
     "$T workflow describe --workflow-id 'delivery:evt_…:ep_…'": {
       ids: () => ({ evt: s.evFirst, ep: s.epDead }),
@@ -316,6 +324,12 @@ describe("the README's runbook, run as an operator runs it", () => {
 
   before(async () => {
     ({ stack, receiver } = await startStackAndReceiver({ HOOKLINE_RECONCILE_INTERVAL_MS: '500' }));
+    // A run whose workflow tasks keep failing (its type is not registered), for the line that finds
+    // such runs: Temporal reports it after a few failed tasks, so it starts first.
+    await stack.platform.temporal.workflow.start('runbookNoSuchWorkflow', {
+      workflowId: STUCK,
+      taskQueue: stack.config.temporalTaskQueue,
+    });
     const quick = { strategy: 'fixed', baseDelay: 200 };
     const slow = { strategy: 'fixed', baseDelay: 60_000, maxAttempts: 10 };
     const epDead = await endpoint('rb-dead', ['rbdead.*'], { ...quick, maxAttempts: 2 });
@@ -364,14 +378,16 @@ describe("the README's runbook, run as an operator runs it", () => {
   it('the README block and the table know the same lines', () => {
     const known = Object.keys(RUNBOOK);
     assert.deepEqual(
-      lines.filter((l) => !known.includes(l)),
-      [],
-      'README lines the test does not know: add them to RUNBOOK',
-    );
-    assert.deepEqual(
-      known.filter((l) => !lines.includes(l)),
-      [],
-      'RUNBOOK lines the README lacks: the README changed, or the table is stale',
+      {
+        'README lines the table does not know (add them to RUNBOOK)': lines.filter((l) => !known.includes(l)),
+        'table lines the README lacks (the README changed, or the table is stale)': known.filter(
+          (l) => !lines.includes(l),
+        ),
+      },
+      {
+        'README lines the table does not know (add them to RUNBOOK)': [],
+        'table lines the README lacks (the README changed, or the table is stale)': [],
+      },
     );
   });
 
@@ -384,12 +400,12 @@ describe("the README's runbook, run as an operator runs it", () => {
       if (evt) command = command.replaceAll('evt_…', evt);
       if (ep) command = command.replaceAll('ep_…', ep);
       assert.ok(!command.includes('…'), `every placeholder has an id: ${command}`);
-      step.prepare?.();
+      await step.prepare?.();
       // The T= line is run as written (from the project's root), then the CLI it names.
       const run = () =>
         line.startsWith('T=') ? sh(`${command}\n"$T" --version`, { T: undefined }) : sh(command);
       if (!step.reads) return step.check(await run());
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const out = await run();
         try {
