@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { buildServer, staleReason, WORKFLOW_BUNDLE } from '../../scripts/build.mjs';
 import { installRuntime } from '../../src/temporal/worker.js';
 import { workflowBundle } from '../helpers/stack.js';
 
@@ -74,5 +75,21 @@ describe('golden histories', () => {
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
     assert.equal(count, 19);
+  });
+
+  it('replay against the bundle that ships (dist/workflow-bundle.js, as the compiled worker loads it)', async () => {
+    installRuntime();
+    // The bundle of `npm run build` for the current sources (built again if one changed).
+    if (staleReason()) await buildServer();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: WORKFLOW_BUNDLE } },
+      await goldenHistories(),
+    );
+    let count = 0;
+    for await (const r of results) {
+      count++;
+      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+    }
+    assert.equal(count, 17);
   });
 });
