@@ -90,6 +90,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 17);
+    assert.equal(count, 19);
   });
 });
