@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { resolveCircuitConfig } from '../src/domain/circuit.js';
 import { deliveryWorkflowId } from '../src/domain/ids.js';
 import { resolveRetryConfig } from '../src/domain/retry.js';
+import { registerWaiter, unregisterWaiter } from '../src/db/circuit-waiters.js';
 import { getCircuit } from '../src/db/circuits.js';
 import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
@@ -13,7 +14,7 @@ import type { Db } from '../src/db/pool.js';
 import type { Metrics } from '../src/metrics.js';
 import type { PluginHost } from '../src/plugins/host.js';
 import type { AttemptResult, DeliveryRef } from '../workflows/contract.js';
-import { breakerNeedsToHear, tellBreaker } from './breaker.js';
+import { askBreaker, breakerNeedsToHear, tellBreaker } from './breaker.js';
 import { postWebhook, type HttpAttempt } from './http-post.js';
 import { notifyAttempt } from './notifications.js';
 import { currentRunId, writeAsOwner } from './ownership.js';
@@ -66,7 +67,6 @@ export function createAttemptActivities({
       opts: { probe?: boolean } = {},
     ): Promise<AttemptResult> {
       const run = ref.run ?? 0;
-      const probe = opts.probe ?? false;
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
       // Attempts are keyed by the Temporal run too: a reset run's attempt 1 is not the old run's.
       const workflowRunId = currentRunId();
@@ -86,10 +86,23 @@ export function createAttemptActivities({
         run,
       });
 
+      let probe = opts.probe ?? false;
       if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
-        await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
-          setDeliveryStatus(db, deliveryId, run, 'waiting_circuit', { workflowRunId, force }),
-        );
+        // The waiter row is the registration (the delivery does not signal the breaker).
+        await Promise.all([
+          writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+            setDeliveryStatus(db, deliveryId, run, 'waiting_circuit', { workflowRunId, force }),
+          ),
+          registerWaiter(db, endpoint.id, deliveryId),
+        ]);
+        if ((await askBreaker(temporal, endpoint.id, deliveryId, mirror)) === 'no breaker') {
+          // No breaker runs for the endpoint (its mirror is stale): try as a probe, which reports
+          // back and so starts one.
+          await unregisterWaiter(db, endpoint.id, deliveryId);
+          probe = true;
+        }
+      }
+      if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {
         return {
           outcome: 'circuit_open',
           statusCode: null,

@@ -11,6 +11,7 @@ import { readRunStop, stopReason, type RunStop } from '../src/temporal/stops.js'
 import type { DeliveryRef, DeliveryStop, EventRef } from '../workflows/contract.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
+import { unregisterWaiter } from '../src/db/circuit-waiters.js';
 import { markEventStopped, pendingClaims, routingState } from '../src/db/fanout.js';
 import { routeNext } from './routing.js';
 import { currentRunId, writeAsOwner } from './ownership.js';
@@ -68,6 +69,8 @@ export async function endAsDeadLetter(
     ),
   );
   if (!written.inserted) return false;
+  // A delivery cancelled or terminated while it waited for the circuit waits no more.
+  await unregisterWaiter(db, ref.endpointId, deliveryId);
   if (end.kind === 'failed') metrics?.deadLettered(ref.endpointId);
   else metrics?.deliveryStopped(ref.endpointId, end.kind);
   if (plugins?.has('webhook:dead_lettered')) {

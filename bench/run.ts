@@ -463,7 +463,7 @@ if (r.latency) {
 for (const w of (r.wide ?? []) as WideReport[]) {
   rows.push([
     `fan-out of one event to ${w.endpoints} endpoints`,
-    `${w.deliveriesPerSecond.toFixed(1)} deliveries/s; ${w.runs} event runs, largest ${w.maxHistoryLength} events / ${(w.maxHistorySizeBytes / 1024).toFixed(0)} KiB; a small event sent half-way arrived in ${w.smallEventMs} ms`,
+    `${w.deliveriesPerSecond.toFixed(1)} deliveries/s, ${w.distinct} endpoints reached, ${w.duplicates} duplicates; ${w.runs} event runs, largest ${w.maxHistoryLength} events / ${(w.maxHistorySizeBytes / 1024).toFixed(0)} KiB; a small event sent half-way arrived in ${w.smallEventMs} ms`,
     ratio(w.deliveriesPerSecond),
   ]);
 }

@@ -15,6 +15,9 @@ export interface WideReport {
   totalHistoryLength: number;
   /** A one-endpoint event sent when half the wide event's deliveries had arrived: 202 → arrival. */
   smallEventMs: number;
+  /** Endpoints reached, and requests beyond one per endpoint (0: each exactly once). */
+  distinct: number;
+  duplicates: number;
 }
 
 export async function measureWide(
@@ -48,6 +51,9 @@ export async function measureWide(
     await new Promise((r) => setTimeout(r, 2000));
   }
   const seconds = (Date.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 2000)); // late duplicates, if any, count
+  const paths = receiver.received.filter((r) => r.path.startsWith(`/${prefix}/`)).map((r) => r.path);
+  const distinct = new Set(paths).size;
   const temporal = stack.platform.temporal;
   const runs: Array<{ length: number; size: number }> = [];
   for await (const w of temporal.workflow.list({ query: `WorkflowId = "event:${eventId}"` })) {
@@ -63,5 +69,7 @@ export async function measureWide(
     maxHistorySizeBytes: Math.max(...runs.map((r) => r.size)),
     totalHistoryLength: runs.reduce((a, r) => a + r.length, 0),
     smallEventMs,
+    distinct,
+    duplicates: paths.length - distinct,
   };
 }

@@ -141,7 +141,9 @@ try {
   await finished(`delivery:${downEvent}:${down}`);
   await save('deliveryWorkflow', 'dead-letter', `delivery:${downEvent}:${down}`);
 
-  // Breaker: open after 2 failures, a second delivery waits, the probe closes it.
+  // Breaker: open after 2 failures, a second delivery waits (its waiter row), the probe
+  // (`offerProbe`) closes it, `releaseWaiters` lets the second go. `.v2`: on the waiter table; the
+  // histories without it were recorded before `breaker-waiter-table-1` and `delivery-waiter-row-1`.
   const brk = await endpoint('brk', {
     retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 10 },
     circuitBreaker: { threshold: 2, cooldown: 1500 },
@@ -150,22 +152,27 @@ try {
   const brk1 = await send('brk.one');
   await receiver.waitFor(2, { path: '/brk' });
   await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'open');
+  const waiting = (eventId: string) =>
+    until(async () =>
+      client.workflow
+        .getHandle(`delivery:${eventId}:${brk}`)
+        .query('deliveryWorkflow.progress')
+        .then(
+          (p) => (p as { status: string }).status === 'waiting_circuit',
+          () => false,
+        ),
+    );
+  // The first delivery waits first, so it is the oldest waiter and gets the probe; the second
+  // gets `go` when the probe closes the circuit.
+  await waiting(brk1);
   const brk2 = await send('brk.two');
-  await until(async () =>
-    client.workflow
-      .getHandle(`delivery:${brk2}:${brk}`)
-      .query('deliveryWorkflow.progress')
-      .then(
-        (p) => (p as { status: string }).status === 'waiting_circuit',
-        () => false,
-      ),
-  );
+  await waiting(brk2);
   receiver.respond('/brk', 200);
   await finished(`delivery:${brk1}:${brk}`);
   await finished(`delivery:${brk2}:${brk}`);
   await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'closed');
-  await save('deliveryWorkflow', 'breaker-wait', `delivery:${brk2}:${brk}`);
-  await save('endpointWorkflow', 'open-probe-close', `endpoint:${brk}`);
+  await save('deliveryWorkflow', 'breaker-wait.v2', `delivery:${brk2}:${brk}`);
+  await save('endpointWorkflow', 'open-probe-close.v2', `endpoint:${brk}`);
 
   // #17: 500 ×2 → dead letter; the receiver is fixed; an operator resets the delivery; the new run.
   const fix = await endpoint('fix', {

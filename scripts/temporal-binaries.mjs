@@ -9,7 +9,14 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder with package.json: `scripts/..`, or `dist/scripts/../..` in the build (npm run build). */
+export const PROJECT_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return path.resolve(here, '..');
+})();
 export const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools', 'temporal');
 const SDK_DOWNLOAD_DIR = path.join(PROJECT_ROOT, '.tools', 'sdk-download');
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BuiltInPluginSettings } from './plugins/api.js';
+import { readTemporalSecurity, type TemporalSecurity } from './temporal/connection.js';
 
 /** Configuration, parsed once at start from the environment. Every bad key is reported at once. */
 export interface Config {
@@ -9,6 +10,8 @@ export interface Config {
   databaseUrl: string | undefined;
   temporalAddress: string | undefined;
   temporalNamespace: string;
+  /** TLS, mTLS or a Temporal Cloud API key for TEMPORAL_ADDRESS (files read and checked at start). */
+  temporalSecurity: TemporalSecurity;
   temporalTaskQueue: string;
   temporalPort: number;
   temporalUiPort: number;
@@ -79,6 +82,13 @@ const schema = z.object({
       .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Checked together (files read, combinations) by readTemporalSecurity below.
+  TEMPORAL_TLS: optionalString,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
   HOOKLINE_TASK_QUEUE: z.string().min(1).default('hookline'),
   HOOKLINE_TEMPORAL_PORT: port(7233),
   HOOKLINE_TEMPORAL_UI_PORT: port(8233),
@@ -154,8 +164,13 @@ export function loadConfig(
     if (env[key] !== undefined) merged[key] = env[key];
   }
   const parsed = schema.safeParse(merged);
+  // The Temporal connection's problems are listed with the others, whatever else is wrong.
+  const temporal = readTemporalSecurity(merged);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError([
+      ...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      ...temporal.problems,
+    ]);
   }
   const c = parsed.data;
   const missing = [
@@ -166,8 +181,11 @@ export function loadConfig(
       ? (['HOOKLINE_OPS_WEBHOOK_URL', 'HOOKLINE_OPS_WEBHOOK_SECRET'] as const)
       : []),
   ].filter((key) => !c[key]);
-  if (missing.length)
-    throw new ConfigError(missing.map((key) => `${key}: required by a plugin in HOOKLINE_PLUGINS`));
+  const problems = [
+    ...missing.map((key) => `${key}: required by a plugin in HOOKLINE_PLUGINS`),
+    ...temporal.problems,
+  ];
+  if (problems.length) throw new ConfigError(problems);
   return {
     port: c.PORT,
     host: c.HOOKLINE_HOST,
@@ -175,6 +193,7 @@ export function loadConfig(
     databaseUrl: c.DATABASE_URL,
     temporalAddress: c.TEMPORAL_ADDRESS,
     temporalNamespace: c.TEMPORAL_NAMESPACE,
+    temporalSecurity: temporal.security,
     temporalTaskQueue: c.HOOKLINE_TASK_QUEUE,
     temporalPort: c.HOOKLINE_TEMPORAL_PORT,
     temporalUiPort: c.HOOKLINE_TEMPORAL_UI_PORT,

@@ -23,6 +23,7 @@ import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
 import { connectClient } from './temporal/client.js';
+import { temporalConnectionOptions } from './temporal/connection.js';
 import { startReconciler } from './reconcile/closed-runs.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { eagerCapable } from './temporal/starts.js';
@@ -163,11 +164,17 @@ export async function startPlatform({
     const connect = <T>(fn: () => Promise<T>) =>
       config.temporalAddress ? waitFor('Temporal (TEMPORAL_ADDRESS)', fn, { log, signal: stopping }) : fn();
     const native =
-      config.role !== 'api' ? await connect(() => NativeConnection.connect({ address })) : undefined;
+      config.role !== 'api'
+        ? await connect(() =>
+            NativeConnection.connect(
+              temporalConnectionOptions(config.temporalSecurity, address, config.temporalNamespace),
+            ),
+          )
+        : undefined;
     if (native) stops.push({ name: 'temporal connection', stop: () => native.close() });
     const temporal = native
       ? eagerCapable(new Client({ connection: native, namespace: config.temporalNamespace }))
-      : await connect(() => connectClient(address, config.temporalNamespace));
+      : await connect(() => connectClient(address, config.temporalNamespace, config.temporalSecurity));
     if (!native) stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
 
     const metrics = createMetrics({ perEndpoint: config.metricsPerEndpoint });

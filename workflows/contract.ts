@@ -165,8 +165,13 @@ export interface BreakerState {
   openUntil: number | null;
   /** The delivery workflow holding the half-open probe, and until when. */
   probe: { workflowId: string; until: number } | null;
-  /** Delivery workflows waiting for the circuit, oldest first. */
-  waiters: string[];
+  /**
+   * Delivery workflows waiting for the circuit, oldest first: only in a breaker from before the
+   * waiter table (`BREAKER_WAITER_TABLE_PATCH`); one on the table keeps them in PostgreSQL.
+   */
+  waiters?: string[];
+  /** Set by a breaker on the waiter table (it carries no waiters). */
+  waiterTable?: true;
   /** Recent outcome keys (bounded), to count each attempt once. */
   recentKeys: string[];
   /** Bumped on every change; orders the PostgreSQL mirror's writes. */
@@ -223,6 +228,38 @@ export interface DeliveryStop {
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
+}
+
+/**
+ * Patch id: the breaker keeps its waiting deliveries in PostgreSQL (`circuit_waiters`), not in its
+ * state, and releases them from an activity, so its state and continue-as-new input stay O(1)
+ * however many deliveries wait. Called at the top of each run: a running old breaker switches at
+ * its next run and adopts the waiters it carries.
+ */
+export const BREAKER_WAITER_TABLE_PATCH = 'breaker-waiter-table-1';
+/**
+ * Patch id, called only inside the delivery's `circuit_open` branch: the attempt activity wrote
+ * the waiter row, so the delivery does not signal its breaker. Older histories signal.
+ */
+export const DELIVERY_WAITER_ROW_PATCH = 'delivery-waiter-row-1';
+
+/**
+ * Sent by an attempt that finds a breaker still keeping its waiters in its state: it continues as
+ * new at once, so its next run moves them to the waiter table.
+ */
+export const breakerUpgradeSignal = defineSignal('endpointWorkflow.upgrade');
+
+/** What `releaseWaiters` does: signal every waiting delivery of the endpoint `permit`. */
+export interface ReleaseWaitersInput {
+  endpointId: string;
+  permit: CircuitPermit;
+}
+
+export interface ReleaseWaitersResult {
+  /** Waiters signalled (a delivery that has ended counts as released). */
+  released: number;
+  /** Stopped early: a `go` release found the circuit no longer closed. */
+  stopped: boolean;
 }
 
 /** Retention (issue #15): the schedule that starts retentionWorkflow daily, and its types. */

@@ -15,6 +15,7 @@ import { endpointWorkflowId } from '../src/domain/ids.js';
 import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
 import {
   DELIVERY_CANCEL_PATCH,
+  DELIVERY_WAITER_ROW_PATCH,
   LOCAL_ACTIVITIES_PATCH,
   circuitPermitSignal,
   circuitWaitSignal,
@@ -38,7 +39,7 @@ const options = {
 const remote = proxyActivities<Activities>(options);
 const local = proxyLocalActivities<Activities>(options);
 
-/** A waiting delivery asks its breaker again this often, in case a permit was lost. */
+/** A waiting delivery registers again this often, in case a permit was lost. */
 const CIRCUIT_REREGISTER = '1 hour';
 
 /**
@@ -80,10 +81,13 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
 /** The attempt loop: the retry policy, the breaker's waits, the dead letter. */
 async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress): Promise<DeliveryProgress> {
   let permit: CircuitPermit | null = null;
+  // The permit heard during the current attempt: the attempt registers the waiter, so the
+  // breaker may release it before the workflow sees the attempt's result.
+  let heard: CircuitPermit | null = null;
   // An attempt runs as a local activity: its result is one marker event, and the HTTP call starts
   // without a round trip through the server's activity queue. Waits stay durable timers.
   const { deliverAttempt, deadLetter } = patched(LOCAL_ACTIVITIES_PATCH) ? local : remote;
-  setHandler(circuitPermitSignal, (p) => void (permit = p));
+  setHandler(circuitPermitSignal, (p) => void (permit = heard = p));
 
   const setStatus = (status: DeliveryStatus) => {
     progress.status = status;
@@ -107,19 +111,25 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
   let attempt = 1;
   let probe = false;
   for (;;) {
+    heard = null;
     const result = await deliverAttempt(ref, attempt, probe ? { probe } : {});
     probe = false;
 
     if (result.outcome === 'circuit_open') {
       setStatus('waiting_circuit');
       permit = null;
-      try {
-        await getExternalWorkflowHandle(endpointWorkflowId(ref.endpointId)).signal(circuitWaitSignal, {
-          workflowId: workflowInfo().workflowId,
-        });
-      } catch {
-        // No breaker runs for the endpoint (its mirror is stale): try as a probe, which reports back.
-        permit = 'probe';
+      if (patched(DELIVERY_WAITER_ROW_PATCH)) {
+        // The attempt wrote the waiter row (and found the breaker running): nothing to signal.
+        permit = heard;
+      } else {
+        try {
+          await getExternalWorkflowHandle(endpointWorkflowId(ref.endpointId)).signal(circuitWaitSignal, {
+            workflowId: workflowInfo().workflowId,
+          });
+        } catch {
+          // No breaker runs for the endpoint (its mirror is stale): try as a probe, which reports back.
+          permit = 'probe';
+        }
       }
       await condition(() => permit !== null, CIRCUIT_REREGISTER);
       probe = permit === 'probe';

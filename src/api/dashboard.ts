@@ -6,9 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import { transform } from 'esbuild';
+import { PACKAGE_ROOT } from '../paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DASHBOARD = path.join(ROOT, 'dashboard');
+const DASHBOARD = path.join(PACKAGE_ROOT, 'dashboard');
+/** src/domain beside this module: TypeScript sources, or the build's JavaScript in dist/. */
+const DOMAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'domain');
+const SOURCE_EXT = path.extname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 /** The ESM build beside a package entry's CommonJS file (`dist/x.js` → `dist/x.module.js`). */
 const esmBeside = (specifier: string, file: string) =>
@@ -25,7 +28,7 @@ const VENDOR: Record<string, () => string> = {
  * Server modules the page imports, compiled for the browser once per process (each imports only
  * the others here): one source for the retry schedule and for the lists the forms offer.
  */
-const SHARED: Record<string, string> = { 'retry.js': 'retry.ts', 'vocabulary.js': 'vocabulary.ts' };
+const SHARED: Record<string, string> = { 'retry.js': 'retry', 'vocabulary.js': 'vocabulary' };
 
 /**
  * The web dashboard at `/`: static ES modules (Preact + htm, no build step), the vendored modules
@@ -67,7 +70,7 @@ export function dashboardRoutes(): Router {
     const source = SHARED[req.params.file];
     if (!source) return next();
     try {
-      compiled[req.params.file] ??= readFile(path.join(ROOT, 'src', 'domain', source), 'utf8').then(
+      compiled[req.params.file] ??= readFile(path.join(DOMAIN, source + SOURCE_EXT), 'utf8').then(
         async (ts) => (await transform(ts, { loader: 'ts', format: 'esm' })).code,
       );
       res.type('text/javascript').send(await compiled[req.params.file]);

@@ -7,6 +7,10 @@ export interface CircuitMirror {
   consecutiveFailures: number;
   openUntil: Date | null;
   seq: number;
+  /** The breaker keeps its waiters in `circuit_waiters` (undefined: as the mirror already says). */
+  waiterTable?: boolean;
+  /** A half-open breaker's probe is out until then (null: none). */
+  probeUntil?: Date | null;
 }
 
 /**
@@ -20,17 +24,27 @@ export async function publishCircuit(
 ): Promise<{ previous: CircuitState | null } | undefined> {
   const { rows } = await db.query<{ previous: CircuitState | null }>(
     `WITH prev AS (SELECT state FROM endpoint_circuits WHERE endpoint_id = $1)
-     INSERT INTO endpoint_circuits AS c (endpoint_id, state, consecutive_failures, open_until, seq, down_since)
-     SELECT $1, $2, $3, $4, $5, CASE WHEN $2 = 'closed' THEN NULL ELSE now() END
+     INSERT INTO endpoint_circuits AS c (endpoint_id, state, consecutive_failures, open_until, seq, down_since,
+       waiter_table, probe_until)
+     SELECT $1, $2, $3, $4, $5, CASE WHEN $2 = 'closed' THEN NULL ELSE now() END, coalesce($6, false), $7
        WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = $1)
      ON CONFLICT (endpoint_id) DO UPDATE SET state = EXCLUDED.state,
        consecutive_failures = EXCLUDED.consecutive_failures, open_until = EXCLUDED.open_until,
        seq = EXCLUDED.seq, updated_at = now(),
+       waiter_table = coalesce($6, c.waiter_table), probe_until = EXCLUDED.probe_until,
        down_since = CASE WHEN EXCLUDED.state = 'closed' THEN NULL ELSE coalesce(c.down_since, now()) END,
        down_notified_at = CASE WHEN EXCLUDED.state = 'closed' THEN NULL ELSE c.down_notified_at END
      WHERE c.seq < EXCLUDED.seq
      RETURNING (SELECT state FROM prev) AS previous`,
-    [m.endpointId, m.state, m.consecutiveFailures, m.openUntil, m.seq],
+    [
+      m.endpointId,
+      m.state,
+      m.consecutiveFailures,
+      m.openUntil,
+      m.seq,
+      m.waiterTable ?? null,
+      m.probeUntil ?? null,
+    ],
   );
   return rows[0];
 }
@@ -58,6 +72,8 @@ export async function getCircuit(db: Db, endpointId: string): Promise<CircuitMir
     consecutive_failures: number;
     open_until: Date | null;
     seq: string;
+    waiter_table: boolean;
+    probe_until: Date | null;
   }>('SELECT * FROM endpoint_circuits WHERE endpoint_id = $1', [endpointId]);
   const r = rows[0];
   return (
@@ -67,6 +83,8 @@ export async function getCircuit(db: Db, endpointId: string): Promise<CircuitMir
       consecutiveFailures: r.consecutive_failures,
       openUntil: r.open_until,
       seq: Number(r.seq),
+      waiterTable: r.waiter_table,
+      probeUntil: r.probe_until,
     }
   );
 }

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { countWaiters } from '../db/circuit-waiters.js';
 import { getCircuit } from '../db/circuits.js';
 import { deleteEndpoint, updateEndpoint, type Endpoint, type EndpointChanges } from '../db/endpoints.js';
 import type { Db } from '../db/pool.js';
@@ -43,7 +44,7 @@ export function createEndpointBreakers({ db, temporal }: { db: Db; temporal: Cli
           state: s.state,
           consecutiveFailures: s.consecutiveFailures,
           openUntil: s.openUntil === null ? null : new Date(s.openUntil).toISOString(),
-          waiting: s.waiters.length,
+          waiting: s.waiters?.length ?? (await countWaiters(db, endpoint.id)),
           probe: s.probe?.workflowId ?? null,
           config: s.config,
           workflowId: endpointWorkflowId(endpoint.id),

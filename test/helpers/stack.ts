@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { FINAL_EVENT_STATUSES, type EventStatus } from '../../src/domain/vocabulary.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -129,9 +130,39 @@ export async function startedWorkflow(stack: TestStack, workflowId: string) {
   return handle;
 }
 
-/** The result of a workflow, once it exists and has finished. */
+/**
+ * The result of a workflow, once it exists and has finished. For an event's workflow, which hands
+ * its deliveries off and closes (patch event-fanout-2), the result is the event's outcome once
+ * every delivery has settled, read from PostgreSQL in the shape the workflow used to return:
+ * `{matched, delivered, failed, endpoints: {endpointId: status}}`.
+ */
 export async function workflowResult(stack: TestStack, workflowId: string): Promise<any> {
-  return (await startedWorkflow(stack, workflowId)).result();
+  const result = await (await startedWorkflow(stack, workflowId)).result();
+  return workflowId.startsWith('event:') ? eventOutcome(stack, workflowId.slice('event:'.length)) : result;
+}
+
+/** The event's outcome once its status is final (its deliveries settled). */
+export async function eventOutcome(
+  stack: TestStack,
+  eventId: string,
+): Promise<{ matched: number; delivered: number; failed: number; endpoints: Record<string, string> }> {
+  const db = stack.platform.db;
+  await waitUntil(
+    async () =>
+      FINAL_EVENT_STATUSES.has(
+        (await db.query<{ status: EventStatus }>('SELECT status FROM events WHERE id = $1', [eventId]))
+          .rows[0]?.status ?? 'accepted',
+      ),
+    60_000,
+    50,
+  );
+  const { rows } = await db.query<{ endpoint_id: string; status: string }>(
+    'SELECT endpoint_id, status FROM deliveries WHERE event_id = $1',
+    [eventId],
+  );
+  const endpoints = Object.fromEntries(rows.map((r) => [r.endpoint_id, r.status]));
+  const delivered = rows.filter((r) => r.status === 'delivered').length;
+  return { matched: rows.length, delivered, failed: rows.length - delivered, endpoints };
 }
 
 /** The usual fixture of a test file: a loopback receiver and a stack on fresh data. */

@@ -164,6 +164,11 @@ describe('web dashboard in Chromium', () => {
     const delivery = page.locator('[data-delivery]');
     await delivery.getByText('delivered').waitFor({ timeout: 15_000 });
     assert.ok(await delivery.getByRole('link', { name: /Temporal UI/ }).count());
+    // The event's progress, live from the counters PostgreSQL keeps.
+    await page
+      .locator('[data-progress]')
+      .getByText('1 delivered (of 1 matched)')
+      .waitFor({ timeout: 15_000 });
     await delivery.getByRole('button', { name: 'Show attempts' }).click();
     const attempt = delivery.locator('table.attempts tbody tr');
     await attempt.first().waitFor();

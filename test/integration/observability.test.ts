@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { searchAttributes } from '../../workflows/contract.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -202,6 +203,10 @@ describe('observability on the real stack', () => {
     const byEvent = await list(`HooklineEventId = "${deadEventId}"`);
     assert.deepEqual(byEvent.sort(), [deadId, `event:${deadEventId}`].sort());
     const described = await stack.platform.temporal.workflow.getHandle(deadId).describe();
-    assert.deepEqual(await described.memo, { eventId: deadEventId, endpointId, eventType: 'obs.dead' });
+    // The search attributes name the delivery's event, endpoint and type (no memo repeats them).
+    const attrs = described.typedSearchAttributes;
+    assert.equal(attrs.get(searchAttributes.eventId), deadEventId);
+    assert.equal(attrs.get(searchAttributes.endpointId), endpointId);
+    assert.equal(attrs.get(searchAttributes.eventType), 'obs.dead');
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { buildServer, staleReason, WORKFLOW_BUNDLE } from '../../scripts/build.mjs';
 import { installRuntime } from '../../src/temporal/worker.js';
 import { workflowBundle } from '../helpers/stack.js';
 
@@ -28,6 +29,7 @@ describe('golden histories', () => {
     assert.deepEqual(ids, [
       'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/breaker-wait.v2.json',
       'deliveryWorkflow/cancelled-while-retrying.json',
       'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
@@ -37,6 +39,7 @@ describe('golden histories', () => {
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
       'endpointWorkflow/open-probe-close.json',
+      'endpointWorkflow/open-probe-close.v2.json',
       'eventWorkflow/fanout-can.run1.json',
       'eventWorkflow/fanout-can.run2.json',
       'eventWorkflow/fanout-can.run3.json',
@@ -73,6 +76,22 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 18);
+    assert.equal(count, 20);
+  });
+
+  it('replay against the bundle that ships (dist/workflow-bundle.js, as the compiled worker loads it)', async () => {
+    installRuntime();
+    // The bundle of `npm run build` for the current sources (built again if one changed).
+    if (staleReason()) await buildServer();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: WORKFLOW_BUNDLE } },
+      await goldenHistories(),
+    );
+    let count = 0;
+    for await (const r of results) {
+      count++;
+      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+    }
+    assert.equal(count, 20);
   });
 });

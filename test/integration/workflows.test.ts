@@ -9,6 +9,7 @@ import { installRuntime } from '../../src/temporal/worker.js';
 import {
   breakerOutcomeSignal,
   breakerStateQuery,
+  circuitPermitSignal,
   deliveryProgressQuery,
   type AttemptResult,
   type DeliveryRef,
@@ -45,6 +46,9 @@ const noop: Activities = {
   recordEventOutcome: async () => {},
   publishCircuitState: async () => {},
   claimReplayRuns: async () => ({}),
+  releaseWaiters: async () => ({ released: 0, stopped: false }),
+  offerProbe: async () => null,
+  adoptWaiters: async () => 0,
   routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
   fanoutCounts: async () => NO_COUNTS,
   stopFanout: async () => 0,
@@ -91,51 +95,6 @@ describe('workflows on the time-skipping test server', () => {
       }),
     );
   }
-
-  it('starts one child delivery per matched endpoint with business ids, hands them off and closes', async () => {
-    const calls: string[] = [];
-    const dead: string[] = [];
-    const pages: Array<{ cursor: string | null; limit: number }> = [];
-    const { w, taskQueue } = await worker({
-      async routePage(ref: EventRef, req) {
-        assert.equal(ref.eventType, 'order.created');
-        pages.push({ cursor: req.cursor, limit: req.limit });
-        const start = ['ep_a', 'ep_b', 'ep_gone'].map((endpointId) => ({ endpointId, run: 0 }));
-        return { start, skipped: 0, cursor: null, counts: { ...NO_COUNTS, matched: 3, pending: 3 } };
-      },
-      async deliverAttempt(ref: DeliveryRef, attempt: number) {
-        calls.push(`${ref.endpointId}#${attempt}`);
-        if (ref.endpointId === 'ep_b') return result(attempt, { outcome: 'failed', statusCode: 400 });
-        if (ref.endpointId === 'ep_gone') return result(attempt, { outcome: 'gone', statusCode: 410 });
-        return result(attempt);
-      },
-      async deadLetter(ref, last) {
-        dead.push(`${ref.endpointId}:${last.reason.split(':')[0]}`);
-      },
-    });
-    const outcomes = await w.runUntil(async () => {
-      const fanout = await env.client.workflow.execute('eventWorkflow', {
-        workflowId: 'event:evt_1',
-        taskQueue,
-        args: [{ eventId: 'evt_1', applicationId: 'app_1', eventType: 'order.created' }],
-      });
-      // The children outlive their parent (ParentClosePolicy.ABANDON): each ends on its own.
-      const children: Array<{ status: string }> = [];
-      for (const ep of ['ep_a', 'ep_b', 'ep_gone']) {
-        children.push(await env.client.workflow.getHandle(`delivery:evt_1:${ep}`).result());
-      }
-      return { fanout, children: children.map((c) => c.status) };
-    });
-    assert.deepEqual(pages, [{ cursor: null, limit: 500 }], 'one page, the whole window');
-    const { shape, phase, run, matched, started } = outcomes.fanout as Record<string, unknown>;
-    assert.deepEqual(
-      { shape, phase, run, matched, started },
-      { shape: 2, phase: 'handed_off', run: 1, matched: 3, started: 3 },
-    );
-    assert.deepEqual(outcomes.children, ['delivered', 'dead_lettered', 'dead_lettered']);
-    assert.deepEqual(calls.sort(), ['ep_a#1', 'ep_b#1', 'ep_gone#1'], 'a 400 and a 410 are not retried');
-    assert.deepEqual(dead.sort(), ['ep_b:failed', 'ep_gone:gone']);
-  });
 
   for (const [strategy, over] of [
     ['exponential', { strategy: 'exponential', baseDelay: 60_000 }],
@@ -187,9 +146,13 @@ describe('workflows on the time-skipping test server', () => {
   it('makes deliveries wait for an open circuit without spending attempts, then resume after the probe', async () => {
     const circuit = { open: true };
     const sent: string[] = [];
+    const waiting: string[] = []; // the waiter table
     const { w, taskQueue } = await worker({
       async deliverAttempt(ref, attempt, opts) {
-        if (circuit.open && !opts?.probe) return result(attempt, { outcome: 'circuit_open' });
+        if (circuit.open && !opts?.probe) {
+          waiting.push(`delivery:${ref.eventId}:${ref.endpointId}`);
+          return result(attempt, { outcome: 'circuit_open' });
+        }
         sent.push(`${ref.eventId}#${attempt}${opts?.probe ? ' probe' : ''}`);
         if (opts?.probe) {
           circuit.open = false;
@@ -198,6 +161,16 @@ describe('workflows on the time-skipping test server', () => {
             .signal(breakerOutcomeSignal, { key: `${ref.eventId}:${attempt}`, ok: true, probe: true });
         }
         return result(attempt);
+      },
+      async offerProbe() {
+        const id = waiting.shift();
+        if (id) await env.client.workflow.getHandle(id).signal(circuitPermitSignal, 'probe');
+        return id ?? null;
+      },
+      async releaseWaiters({ permit }) {
+        const ids = waiting.splice(0);
+        for (const id of ids) await env.client.workflow.getHandle(id).signal(circuitPermitSignal, permit);
+        return { released: ids.length, stopped: false };
       },
     });
     await w.runUntil(async () => {
@@ -218,7 +191,7 @@ describe('workflows on the time-skipping test server', () => {
           }),
         ),
       );
-      await waitUntil(async () => (await breaker.query(breakerStateQuery)).waiters.length === 3);
+      await waitUntil(async () => waiting.length === 3);
       for (const d of deliveries)
         assert.equal((await d.query(deliveryProgressQuery)).status, 'waiting_circuit');
       assert.equal(sent.length, 0, 'nothing is sent while the circuit is open');
@@ -299,5 +272,67 @@ describe('workflows on the time-skipping test server', () => {
       assert.equal(s.state, 'closed');
       await breaker.terminate();
     });
+  });
+});
+
+describe('eventWorkflow v2 on the time-skipping test server', () => {
+  it('starts one child delivery per matched endpoint with business ids, hands them off and closes', async (t) => {
+    const calls: string[] = [];
+    const dead: string[] = [];
+    const pages: Array<{ cursor: string | null; limit: number }> = [];
+    // Its own test server: on a shared one, time skipping stayed locked after this test's
+    // abandoned children (the later timer tests then waited in real time).
+    const own = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
+    });
+    t.after(() => own.teardown());
+    const taskQueue = 'fanout-v2';
+    const w = await Worker.create({
+      connection: own.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        ...noop,
+        ...({
+          async routePage(ref: EventRef, req) {
+            assert.equal(ref.eventType, 'order.created');
+            pages.push({ cursor: req.cursor, limit: req.limit });
+            const start = ['ep_a', 'ep_b', 'ep_gone'].map((endpointId) => ({ endpointId, run: 0 }));
+            return { start, skipped: 0, cursor: null, counts: { ...NO_COUNTS, matched: 3, pending: 3 } };
+          },
+          async deliverAttempt(ref: DeliveryRef, attempt: number) {
+            calls.push(`${ref.endpointId}#${attempt}`);
+            if (ref.endpointId === 'ep_b') return result(attempt, { outcome: 'failed', statusCode: 400 });
+            if (ref.endpointId === 'ep_gone') return result(attempt, { outcome: 'gone', statusCode: 410 });
+            return result(attempt);
+          },
+          async deadLetter(ref, last) {
+            dead.push(`${ref.endpointId}:${last.reason.split(':')[0]}`);
+          },
+        } satisfies Mocks),
+      },
+    });
+    const outcomes = await w.runUntil(async () => {
+      const fanout = await own.client.workflow.execute('eventWorkflow', {
+        workflowId: 'event:evt_1',
+        taskQueue,
+        args: [{ eventId: 'evt_1', applicationId: 'app_1', eventType: 'order.created' }],
+      });
+      // The children outlive their parent (ParentClosePolicy.ABANDON): each ends on its own.
+      const children: Array<{ status: string }> = [];
+      for (const ep of ['ep_a', 'ep_b', 'ep_gone']) {
+        children.push(await own.client.workflow.getHandle(`delivery:evt_1:${ep}`).result());
+      }
+      return { fanout, children: children.map((c) => c.status) };
+    });
+    assert.deepEqual(pages, [{ cursor: null, limit: 500 }], 'one page, the whole window');
+    const { shape, phase, run, matched, started } = outcomes.fanout as Record<string, unknown>;
+    assert.deepEqual(
+      { shape, phase, run, matched, started },
+      { shape: 2, phase: 'handed_off', run: 1, matched: 3, started: 3 },
+    );
+    assert.deepEqual(outcomes.children, ['delivered', 'dead_lettered', 'dead_lettered']);
+    assert.deepEqual(calls.sort(), ['ep_a#1', 'ep_b#1', 'ep_gone#1'], 'a 400 and a 410 are not retried');
+    assert.deepEqual(dead.sort(), ['ep_b:failed', 'ep_gone:gone']);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
@@ -84,6 +85,20 @@ describe('docker-compose stack', () => {
     assert.ok(compose.services['hookline-api']!.ports!.includes('3000:3000'));
   });
 
+  it('offers the Temporal Cloud and TLS settings as commented entries the code reads', () => {
+    const text = readFileSync('docker-compose.yml', 'utf8');
+    const commented = [...text.matchAll(/^\s*# (TEMPORAL_[A-Z_]+):/gm)].map((m) => m[1]!);
+    assert.deepEqual(commented.sort(), [
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS',
+      'TEMPORAL_TLS_CA',
+      'TEMPORAL_TLS_CERT',
+      'TEMPORAL_TLS_KEY',
+      'TEMPORAL_TLS_SERVER_NAME',
+    ]);
+    for (const key of commented) assert.ok(CONFIG_KEYS.includes(key), key);
+  });
+
   it('registers every search attribute of the design in the Temporal setup', () => {
     const setup = (compose.services['temporal-setup']!.command ?? []).join(' ');
     for (const key of Object.values(searchAttributes)) assert.match(setup, new RegExp(key.name), key.name);
@@ -137,29 +152,6 @@ describe('docker-compose stack', () => {
   });
 
   it('builds an image whose command runs with production dependencies only', () => {
-    const dockerfile = readFileSync('Dockerfile', 'utf8');
-    assert.match(dockerfile, /NODE_ENV=production/);
-    const cmd = /^CMD (.+)$/m.exec(dockerfile)?.[1];
-    assert.deepEqual(JSON.parse(cmd!), ['node', '--import', 'tsx', 'src/main.ts']);
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
-      dependencies: Record<string, string>;
-      scripts: Record<string, string>;
-    };
-    assert.ok(pkg.dependencies.tsx, 'tsx must be a dependency, not a devDependency');
-    // Everything `npm ci` runs (postinstall, prepare) must be in the image before it runs, with
-    // production dependencies only.
-    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
-    for (const script of [pkg.scripts.postinstall!, pkg.scripts.prepare!]) {
-      const file = /node (\S+)/.exec(script)?.[1];
-      assert.ok(
-        file && beforeInstall.includes(`COPY ${file.split('/')[0]} `),
-        `${file} is copied before npm ci`,
-      );
-    }
-    assert.match(beforeInstall, /COPY sdk /, 'prepare builds sdk/src');
-    for (const dep of ['esbuild', 'preact', 'htm', 'nodemailer']) {
-      assert.ok(pkg.dependencies[dep], `${dep} is needed at run time (or by prepare) in the image`);
-    }
     for (const service of ['hookline-api', 'hookline-worker']) {
       assert.equal(
         (compose.services[service] as { build?: string }).build,
@@ -167,5 +159,110 @@ describe('docker-compose stack', () => {
         `${service} is built from the Dockerfile`,
       );
     }
+  });
+});
+
+/** The Dockerfile's stages: each FROM line and the instructions under it (continuations joined). */
+function dockerStages(text: string): Array<{ from: string; lines: string[] }> {
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const stages: Array<{ from: string; lines: string[] }> = [];
+  for (const line of lines) {
+    if (line.startsWith('FROM ')) stages.push({ from: line, lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  return stages;
+}
+
+/** Packages the shipped code imports at run time (type-only imports are erased by the build). */
+function runtimeImports(): Set<string> {
+  const files = ['src', 'workflows', 'activities']
+    .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)))
+    .filter((f) => f.endsWith('.ts'))
+    .concat(['scripts/replay.ts', 'scripts/backup.ts', 'scripts/history-json.ts']);
+  const packages = new Set<string>();
+  for (const file of files) {
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/^import (?!type )[^;]*?from '([^.'][^']*)'|import\('([^.'][^']*)'\)/gm)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('node:')) continue;
+      packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  }
+  return packages;
+}
+
+describe('Docker image', () => {
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+  const stages = dockerStages(dockerfile);
+  const build = stages[0]!;
+  const run = stages.at(-1)!;
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    scripts: Record<string, string>;
+  };
+
+  it('builds in one stage and runs in another', () => {
+    assert.equal(stages.length, 2);
+    assert.match(build.from, /^FROM node:20\S* AS build$/);
+    assert.match(run.from, /^FROM node:20\S*$/);
+  });
+
+  it('builds the server and its workflow bundle with every dependency, then drops the dev ones', () => {
+    const steps = build.lines.join('\n');
+    const install = build.lines.findIndex((l) => /^RUN npm ci\b.*--include=dev/.test(l));
+    const prune = build.lines.findIndex((l) => /npm prune --omit=dev/.test(l));
+    assert.ok(install >= 0, 'npm ci with the dev dependencies (the build needs them)');
+    assert.ok(prune > install, 'the dev dependencies are pruned after the build');
+    assert.ok(
+      build.lines.findIndex((l) => l === 'COPY . .') < install,
+      'the sources are in before npm ci runs prepare',
+    );
+    // `npm ci` builds through `prepare`: the server, its bundle and the SDK.
+    assert.match(pkg.scripts.prepare!, /scripts\/build-sdk\.mjs/);
+    assert.match(pkg.scripts.prepare!, /scripts\/build\.mjs/);
+    assert.equal(pkg.scripts.build, 'node scripts/build.mjs');
+    assert.match(steps, /test -s dist\/workflow-bundle\.js/, 'the build stage checks the bundle exists');
+  });
+
+  it('runs compiled JavaScript and loads the prebuilt bundle, without TypeScript or webpack at start', () => {
+    assert.ok(run.lines.includes('ENV NODE_ENV=production HOOKLINE_HOST=0.0.0.0'));
+    const copies = run.lines.filter((l) => l.startsWith('COPY'));
+    assert.ok(
+      copies.every((l) => l.startsWith('COPY --from=build ')),
+      'only build output is copied',
+    );
+    const copied = copies.map((l) => l.split(/\s+/)[2]);
+    assert.deepEqual(copied.sort(), [
+      '/app/dashboard',
+      '/app/dist',
+      '/app/node_modules',
+      '/app/package.json',
+      '/app/sdk/dist',
+      '/app/sdk/package.json',
+    ]);
+    const cmd = JSON.parse(/^CMD (.+)$/m.exec(dockerfile)![1]!) as string[];
+    assert.deepEqual(cmd, ['node', 'dist/src/main.js']);
+    assert.ok(!run.lines.some((l) => /tsx|npm (ci|install)/.test(l)));
+    // The worker of the compiled code takes dist/workflow-bundle.js (src/temporal/worker.ts).
+    const worker = readFileSync('src/temporal/worker.ts', 'utf8');
+    assert.match(worker, /new URL\('\.\.\/\.\.\/workflow-bundle\.js', import\.meta\.url\)/);
+  });
+
+  it('has every package the shipped code imports among the production dependencies', () => {
+    const missing = [...runtimeImports()].filter((name) => !pkg.dependencies[name]);
+    assert.deepEqual(missing, [], 'imported at run time but not a production dependency');
+    // The build itself runs in production installs too (npm start builds when sources changed).
+    for (const dep of ['esbuild', '@temporalio/worker']) assert.ok(pkg.dependencies[dep], dep);
+  });
+
+  it('keeps local data, tools and build output out of the build context', () => {
+    const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
+    for (const entry of ['node_modules', '.data', '.tools', 'dist', 'sdk/dist', '.git'])
+      assert.ok(ignored.includes(entry), entry);
   });
 });
