@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import {
   permitSignaller,
@@ -15,13 +15,10 @@ import {
   type ReleaseProgress,
 } from '../../activities/breaker.js';
 import type { Activities } from '../../activities/index.js';
-import { NO_COUNTS } from '../../src/db/fanout.js';
 import { DEFAULT_RETRY_CONFIG } from '../../src/domain/retry.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Db } from '../../src/db/pool.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/postgres.js';
-import { requireBinary } from '../../src/temporal/binaries.js';
-import { installRuntime } from '../../src/temporal/worker.js';
 import {
   breakerOutcomeSignal,
   breakerStateQuery,
@@ -41,40 +38,23 @@ import {
   workflowBundle,
   type TestStack,
 } from '../helpers/stack.js';
+import { noopActivities, timeSkippingEnvironment } from '../helpers/time-skipping.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const WIDTH = 50_000;
 const KB64 = 64 * 1024;
 const waiterId = (i: number) => `delivery:evt_${String(i).padStart(26, '0')}:ep_wide`;
 
-const noop: Activities = {
-  matchEndpoints: async () => [],
-  deliverAttempt: async (_r, attempt): Promise<AttemptResult> => ({
-    outcome: 'delivered',
-    statusCode: 204,
-    errorClass: null,
-    errorMessage: null,
-    durationMs: 1,
-    retryAfterMs: null,
-    attempt,
-    retry: DEFAULT_RETRY_CONFIG,
-  }),
-  deadLetter: async () => {},
-  deliveryStopped: async () => {},
-  recordEventOutcome: async () => {},
-  publishCircuitState: async () => {},
-  claimReplayRuns: async () => ({}),
-  releaseWaiters: async () => ({ released: 0, stopped: false }),
-  offerProbe: async () => null,
-  adoptWaiters: async () => 0,
-  routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
-  fanoutCounts: async () => NO_COUNTS,
-  stopFanout: async () => 0,
-  purgeExpiredEvents: async () => ({
-    deleted: { events: 0, deliveries: 0, attempts: 0, deadLetters: 0 },
-    resumeAt: null,
-  }),
-};
+const noop: Activities = noopActivities(async (_r, attempt): Promise<AttemptResult> => ({
+  outcome: 'delivered',
+  statusCode: 204,
+  errorClass: null,
+  errorMessage: null,
+  durationMs: 1,
+  retryAfterMs: null,
+  attempt,
+  retry: DEFAULT_RETRY_CONFIG,
+}));
 
 /** The waiter table as the breaker's activities see it, in memory: oldest first. */
 function syntheticTable(ids: string[] = []) {
@@ -106,10 +86,7 @@ describe('the breaker at 50,000 waiters, on the time-skipping test server', () =
   let n = 0;
 
   before(async () => {
-    installRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
-    });
+    env = await timeSkippingEnvironment();
   });
   after(async () => {
     await env?.teardown();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
 import { purgeExpiredBatch } from '../../src/db/retention.js';
@@ -8,8 +8,6 @@ import { DEFAULT_APPLICATION_ID } from '../../src/db/applications.js';
 import { FINAL_EVENT_STATUSES, type EventStatus } from '../../src/domain/vocabulary.js';
 import { createLogger } from '../../src/logger.js';
 import { startPlatform, type Platform } from '../../src/platform.js';
-import { requireBinary } from '../../src/temporal/binaries.js';
-import { installRuntime } from '../../src/temporal/worker.js';
 import {
   RETENTION_SCHEDULE_ID,
   type RetentionPass,
@@ -18,6 +16,7 @@ import {
 } from '../../workflows/contract.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { api, startStack, workflowBundle, type TestStack } from '../helpers/stack.js';
+import { timeSkippingEnvironment } from '../helpers/time-skipping.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('retention', () => {
@@ -297,10 +296,7 @@ describe('retentionWorkflow on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
 
   before(async () => {
-    installRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
-    });
+    env = await timeSkippingEnvironment();
   });
 
   after(async () => {

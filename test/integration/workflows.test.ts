@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import { DEFAULT_RETRY_CONFIG, delaySchedule, type RetryConfig } from '../../src/domain/retry.js';
-import { requireBinary } from '../../src/temporal/binaries.js';
-import { installRuntime } from '../../src/temporal/worker.js';
 import {
   breakerOutcomeSignal,
   breakerStateQuery,
@@ -17,6 +15,7 @@ import {
 } from '../../workflows/contract.js';
 import { NO_COUNTS } from '../../src/db/fanout.js';
 import { workflowBundle } from '../helpers/stack.js';
+import { noopActivities, timeSkippingEnvironment } from '../helpers/time-skipping.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const policy = (over: Partial<RetryConfig> = {}): RetryConfig => ({
@@ -38,35 +37,14 @@ const result = (attempt: number, over: Partial<AttemptResult> = {}): AttemptResu
 });
 
 type Mocks = Partial<Activities>;
-const noop: Activities = {
-  matchEndpoints: async () => [],
-  deliverAttempt: async (_r, attempt) => result(attempt),
-  deadLetter: async () => {},
-  deliveryStopped: async () => {},
-  recordEventOutcome: async () => {},
-  publishCircuitState: async () => {},
-  claimReplayRuns: async () => ({}),
-  releaseWaiters: async () => ({ released: 0, stopped: false }),
-  offerProbe: async () => null,
-  adoptWaiters: async () => 0,
-  routePage: async () => ({ start: [], skipped: 0, cursor: null, counts: NO_COUNTS }),
-  fanoutCounts: async () => NO_COUNTS,
-  stopFanout: async () => 0,
-  purgeExpiredEvents: async () => ({
-    deleted: { events: 0, deliveries: 0, attempts: 0, deadLetters: 0 },
-    resumeAt: null,
-  }),
-};
+const noop: Activities = noopActivities(async (_r, attempt) => result(attempt));
 
 describe('workflows on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
   let n = 0;
 
   before(async () => {
-    installRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
-    });
+    env = await timeSkippingEnvironment();
   });
 
   after(async () => {
@@ -282,9 +260,7 @@ describe('eventWorkflow v2 on the time-skipping test server', () => {
     const pages: Array<{ cursor: string | null; limit: number }> = [];
     // Its own test server: on a shared one, time skipping stayed locked after this test's
     // abandoned children (the later timer tests then waited in real time).
-    const own = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: requireBinary('testServer') } },
-    });
+    const own = await timeSkippingEnvironment();
     t.after(() => own.teardown());
     const taskQueue = 'fanout-v2';
     const w = await Worker.create({
