@@ -194,6 +194,7 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
       'GET /api/events/{id}/deliveries',
       'GET /api/metrics/stream',
       'GET /api/stats',
+      'PATCH /api/admin/applications/{id}',
       'PATCH /api/endpoints/{id}',
       'POST /api/admin/applications',
       'POST /api/admin/applications/{id}/keys',
