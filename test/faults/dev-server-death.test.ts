@@ -1,48 +1,20 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import {
-  call,
-  embeddedPids,
-  leftovers,
-  newInstallation,
-  produce,
-  startHookline,
-  webhookIds,
-  type HooklineProcess,
-  type Installation,
-  startTracked,
-  cleanUpInstallation,
-} from '../helpers/installation.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { describe, it } from 'node:test';
+import { faultScenario } from '../helpers/fault-scenario.js';
+import { embeddedPids, produce } from '../helpers/installation.js';
 import { waitUntil } from '../helpers/wait.js';
 
 // Issue 12, scenario 4: the embedded Temporal dev server is killed (kill -9) under load.
 describe('the death of the embedded dev server', () => {
-  let inst: Installation;
-  let receiver: Receiver;
-  let proc: HooklineProcess;
-  const known: number[] = [];
-
-  before(async () => {
-    receiver = await startReceiver();
-    inst = await newInstallation();
-    proc = await startTracked(inst, known);
-  });
-
-  after(async () => {
-    await cleanUpInstallation(proc, inst, known);
-    await receiver?.close();
-  });
+  const fault = faultScenario({ start: true });
 
   it('is restarted on the same port and data, once, and every accepted event is delivered', async () => {
-    const ep = await call(proc, inst, 'POST', '/api/endpoints', {
-      name: 'fault',
-      url: `${receiver.url}/fault`,
-      events: ['*'],
+    const { inst, receiver } = fault;
+    const proc = fault.proc!;
+    const endpointId = await fault.faultEndpoint({
       retryConfig: { strategy: 'fixed', baseDelay: 1000, maxAttempts: 50 },
     });
-    assert.equal(ep.status, 201, JSON.stringify(ep.body));
     const load = produce(proc, inst, { perSecond: 10, total: 200 });
     await waitUntil(async () => load.accepted.length >= 40);
 
@@ -64,19 +36,11 @@ describe('the death of the embedded dev server', () => {
       250,
     );
     const restartedAfter = Date.now() - killedAt;
-    known.push(embeddedPids(inst).temporal!);
+    fault.track(embeddedPids(inst).temporal);
     await load.stop();
     assert.equal(load.accepted.length, 200);
 
-    const expected = load.accepted.map((id) => `msg_${id}_${ep.body.id}`);
-    await waitUntil(async () => expected.every((id) => webhookIds(receiver.received).has(id)), 120_000).catch(
-      () => {
-        const got = webhookIds(receiver.received);
-        throw new Error(
-          `not delivered: ${expected.filter((id) => !got.has(id)).length} of ${expected.length}`,
-        );
-      },
-    );
+    await fault.allDelivered(load.accepted, endpointId, 120_000);
     const log = proc.output().slice(logBefore);
     const restarts = log.split('\n').filter((l) => l.includes('"msg":"temporal restarted"'));
     const temporalLines = log.split('\n').filter((l) => l.includes('"component":"temporal"'));
@@ -106,17 +70,16 @@ describe('the death of the embedded dev server', () => {
   });
 
   it('stops everything it started', async () => {
+    const proc = fault.proc!;
     process.kill(proc.pid, 'SIGTERM');
     await proc.exited;
-    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
-      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
-    });
+    await fault.noLeftovers(15_000);
   });
 
   it('exits non-zero, with the reason, when the dev server cannot be restarted', async () => {
-    proc = await startHookline(inst);
+    const { inst } = fault;
+    const proc = await fault.start();
     const dev = embeddedPids(inst).temporal!;
-    known.push(proc.pid, dev, embeddedPids(inst).postgres!);
     // Another program takes the dev server's port the moment it is free: no restart can work.
     const squatter = createServer((socket) => socket.destroy());
     process.kill(dev, 'SIGKILL');
@@ -157,8 +120,6 @@ describe('the death of the embedded dev server', () => {
     } finally {
       await new Promise((r) => squatter.close(r));
     }
-    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
-      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
-    });
+    await fault.noLeftovers(15_000);
   });
 });

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/postgres.js';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
-import { freePort } from '../helpers/ports.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, startStack, type TestStack } from '../helpers/stack.js';
+import { describe, it } from 'node:test';
+import { startEmbeddedPostgres } from '../../src/infra/postgres.js';
+import { startDevServer } from '../../src/temporal/dev-server.js';
+import { faultScenario } from '../helpers/fault-scenario.js';
+import { api, startStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -15,23 +12,17 @@ import { waitUntil } from '../helpers/wait.js';
  * are down at start: it waits for them, says so once, and starts when they answer.
  */
 describe('external PostgreSQL and Temporal down at start', () => {
-  let dir: string | undefined;
-  let pg: EmbeddedPostgresHandle | undefined;
-  let temporal: DevServer | undefined;
-  let stack: TestStack | undefined;
-  let receiver: Receiver | undefined;
-
-  after(async () => {
-    await stack?.stop();
-    await temporal?.stop();
-    await pg?.stop();
-    await receiver?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  // The installation gives the data dir and free ports of the "external" services started here.
+  const fault = faultScenario();
 
   it('waits for both, then starts and delivers', async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'hookline-external-'));
-    const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+    const { inst, receiver } = fault;
+    const [dir, pgPort, temporalPort, uiPort] = [
+      inst.dataDir,
+      inst.postgresPort,
+      inst.temporalPort,
+      inst.temporalUiPort,
+    ];
     const logs: string[] = [];
     let started = false;
     const starting = startStack({
@@ -49,7 +40,8 @@ describe('external PostgreSQL and Temporal down at start', () => {
     assert.equal(started, false, 'nothing to start on yet');
     assert.ok(logs.some((l) => l.includes('PostgreSQL (DATABASE_URL) is not reachable; waiting for it')));
 
-    pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort });
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort });
+    fault.defer(() => pg.stop());
     await waitUntil(
       async () =>
         logs.some((l) => l.includes('Temporal (TEMPORAL_ADDRESS) is not reachable; waiting for it')),
@@ -57,15 +49,16 @@ describe('external PostgreSQL and Temporal down at start', () => {
       200,
     );
     assert.equal(started, false);
-    temporal = await startDevServer({
+    const temporal = await startDevServer({
       dataDir: path.join(dir, 'temporal'),
       port: temporalPort,
       uiPort,
       namespace: 'default',
     });
-    stack = await starting;
+    fault.defer(() => temporal.stop());
+    const stack = await starting;
+    fault.defer(() => stack.stop());
 
-    receiver = await startReceiver();
     const ep = await api(stack, 'POST', '/api/endpoints', {
       name: 'late',
       url: `${receiver.url}/late`,

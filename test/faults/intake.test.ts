@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import {
-  call,
-  embeddedPids,
-  killLeftovers,
-  leftovers,
-  newInstallation,
-  startHookline,
-  type HooklineProcess,
-  type Installation,
-} from '../helpers/installation.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { describe, it } from 'node:test';
+import { faultScenario } from '../helpers/fault-scenario.js';
+import { call, embeddedPids, type HooklineProcess } from '../helpers/installation.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -19,28 +9,11 @@ import { waitUntil } from '../helpers/wait.js';
  * PostgreSQL and Temporal dev server; faults by signal to the PIDs of this installation.
  */
 describe('intake survives a crash and an engine outage, losing nothing', () => {
-  let receiver: Receiver;
-  let inst: Installation;
-  let proc: HooklineProcess | undefined;
-  const known: number[] = [];
+  const fault = faultScenario({ env: { HOOKLINE_RATE_LIMIT: '0' } });
 
-  before(async () => {
-    receiver = await startReceiver();
-    inst = await newInstallation({ HOOKLINE_RATE_LIMIT: '0' });
-  });
-  after(async () => {
-    killLeftovers(inst, known);
-    await receiver?.close();
-    await rm(inst.dataDir, { recursive: true, force: true });
-  });
-
-  const start = async () => {
-    const p = await startHookline(inst, { ownGroup: true });
-    known.push(p.pid);
-    return p;
-  };
+  const start = () => fault.start({ ownGroup: true });
   const devServerPid = () => {
-    const pid = embeddedPids(inst).temporal;
+    const pid = embeddedPids(fault.inst).temporal;
     assert.ok(pid, 'the dev server runs');
     return pid;
   };
@@ -48,13 +21,14 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
   const killGroup = async (p: HooklineProcess) => {
     process.kill(-p.pid, 'SIGKILL');
     await p.exited;
-    await waitUntil(async () => leftovers(inst, known).length === 0, 30_000);
+    await fault.noLeftovers(30_000);
   };
 
-  const webhookIds = (route: string) => receiver.to(route).map((r) => String(r.headers['webhook-id']));
+  const webhookIds = (route: string) => fault.receiver.to(route).map((r) => String(r.headers['webhook-id']));
 
   it('kill -9 of the process group while the dev server is paused: after a restart, the same requests are duplicates and every event is delivered once', async () => {
-    proc = await start();
+    const { inst, receiver } = fault;
+    let proc = await start();
     const ep = await call(proc, inst, 'POST', '/api/endpoints', {
       name: 'crash',
       url: `${receiver.url}/crash`,
@@ -101,7 +75,8 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
   });
 
   it('the dev server paused for 30 s under 10 events/s: every event answers 202 within a second, /health names Temporal as down, and every event is delivered after SIGCONT', async () => {
-    const p = proc!;
+    const { inst, receiver } = fault;
+    const p = fault.proc!;
     const ep = await call(p, inst, 'POST', '/api/endpoints', {
       name: 'pause',
       url: `${receiver.url}/pause`,
@@ -156,8 +131,9 @@ describe('intake survives a crash and an engine outage, losing nothing', () => {
   });
 
   it('SIGTERM stops the process and everything it started', async () => {
-    process.kill(proc!.pid, 'SIGTERM');
-    await proc!.exited;
-    await waitUntil(async () => leftovers(inst, known).length === 0, 30_000);
+    const proc = fault.proc!;
+    process.kill(proc.pid, 'SIGTERM');
+    await proc.exited;
+    await fault.noLeftovers(30_000);
   });
 });

@@ -1,72 +1,30 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  call,
-  embeddedPids,
-  leftovers,
-  newInstallation,
-  postgresTree,
-  produce,
-  webhookIds,
-  type HooklineProcess,
-  type Installation,
-  signalAll,
-  startTracked,
-  cleanUpInstallation,
-} from '../helpers/installation.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { before, describe, it } from 'node:test';
+import { faultScenario } from '../helpers/fault-scenario.js';
+import { embeddedPids, postgresTree, produce } from '../helpers/installation.js';
 import { waitUntil } from '../helpers/wait.js';
 
 // Issue 12, scenario 5: PostgreSQL frozen (SIGSTOP, the worst case: connections hang instead of
 // being refused) for 30 s under a steady 10 events a second, then killed outright.
 describe('PostgreSQL down under load', () => {
-  let inst: Installation;
-  let receiver: Receiver;
-  let proc: HooklineProcess;
+  // The default rate limit (100/s): the load and its retries stay under it, as in the report,
+  // where only requests that had waited out the outage went over it.
+  const fault = faultScenario({ start: true });
   let endpointId: string;
-  const known: number[] = [];
-  let frozen: number[] = [];
 
   before(async () => {
-    receiver = await startReceiver();
-    // The default rate limit (100/s): the load and its retries stay under it, as in the report,
-    // where only requests that had waited out the outage went over it.
-    inst = await newInstallation();
-    proc = await startTracked(inst, known);
-    const ep = await call(proc, inst, 'POST', '/api/endpoints', {
-      name: 'fault',
-      url: `${receiver.url}/fault`,
-      events: ['*'],
+    endpointId = await fault.faultEndpoint({
       retryConfig: { strategy: 'fixed', baseDelay: 2000, maxAttempts: 50 },
     });
-    assert.equal(ep.status, 201, JSON.stringify(ep.body));
-    endpointId = ep.body.id;
   });
-
-  after(async () => {
-    signalAll(frozen, 'SIGCONT');
-    await cleanUpInstallation(proc, inst, known);
-    await receiver?.close();
-  });
-
-  const delivered = async (accepted: string[]) => {
-    const expected = accepted.map((id) => `msg_${id}_${endpointId}`);
-    await waitUntil(async () => expected.every((id) => webhookIds(receiver.received).has(id)), 120_000).catch(
-      () => {
-        const got = webhookIds(receiver.received);
-        throw new Error(
-          `not delivered: ${expected.filter((id) => !got.has(id)).length} of ${expected.length}`,
-        );
-      },
-    );
-  };
 
   it('answers 503 with Retry-After within seconds while frozen for 30 s, never 500 or 429, then delivers every accepted event', async () => {
+    const { inst } = fault;
+    const proc = fault.proc!;
     const load = produce(proc, inst, { perSecond: 10 });
     await waitUntil(async () => load.accepted.length >= 30);
 
-    frozen = postgresTree(embeddedPids(inst).postgres!);
-    signalAll(frozen, 'SIGSTOP');
+    fault.freeze(postgresTree(embeddedPids(inst).postgres!));
     const frozenAt = Date.now();
     const health: Array<{ ms: number; status: number; body: any }> = [];
     while (Date.now() - frozenAt < 30_000) {
@@ -75,9 +33,8 @@ describe('PostgreSQL down under load', () => {
       health.push({ ms: Date.now() - started, status: res.status, body: await res.json() });
       await new Promise((r) => setTimeout(r, 1000));
     }
-    signalAll(frozen, 'SIGCONT');
+    fault.thaw();
     const thawedAt = Date.now();
-    frozen = [];
     await waitUntil(async () => load.answers.some((a) => a.at > thawedAt && a.status === 202), 30_000);
     await load.stop();
 
@@ -110,10 +67,12 @@ describe('PostgreSQL down under load', () => {
       `/health: ${JSON.stringify(health.map((h) => [h.ms, h.status, h.body.failing]))}`,
     );
 
-    await delivered(load.accepted);
+    await fault.allDelivered(load.accepted, endpointId, 120_000);
   });
 
   it('restarts PostgreSQL killed with -9, counts the restart, and delivers', async () => {
+    const { inst } = fault;
+    const proc = fault.proc!;
     const before = embeddedPids(inst).postgres!;
     const load = produce(proc, inst, { perSecond: 10, total: 60 });
     await waitUntil(async () => load.accepted.length >= 20);
@@ -124,10 +83,10 @@ describe('PostgreSQL down under load', () => {
     }, 60_000).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; Hookline's log:\n${proc.output().slice(-4000)}`);
     });
-    known.push(embeddedPids(inst).postgres!);
+    fault.track(embeddedPids(inst).postgres);
     await load.stop();
     assert.equal(load.accepted.length, 60);
-    await delivered(load.accepted);
+    await fault.allDelivered(load.accepted, endpointId, 120_000);
     const metrics = await (await fetch(`${proc.apiUrl}/metrics`)).text();
     assert.match(metrics, /hookline_embedded_restarts_total\{part="postgres"\} 1/);
     assert.equal(
@@ -140,10 +99,9 @@ describe('PostgreSQL down under load', () => {
   });
 
   it('stops everything it started', async () => {
+    const proc = fault.proc!;
     process.kill(proc.pid, 'SIGTERM');
     await proc.exited;
-    await waitUntil(async () => leftovers(inst, known).length === 0, 15_000).catch(() => {
-      throw new Error(`left behind:\n${leftovers(inst, known).join('\n')}`);
-    });
+    await fault.noLeftovers(15_000);
   });
 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -321,26 +321,3 @@ export const signalAll = (pids: number[], signal: NodeJS.Signals): void => {
     }
   }
 };
-
-/** Starts Hookline on the installation and adds its PID and its embedded parts' to `known`. */
-export async function startTracked(inst: Installation, known: number[]): Promise<HooklineProcess> {
-  const proc = await startHookline(inst);
-  const { postgres, temporal } = embeddedPids(inst);
-  known.push(proc.pid, postgres!, temporal!);
-  return proc;
-}
-
-/** A fault test's `after`: stops Hookline if it still runs, kills any leftover, removes the data. */
-export async function cleanUpInstallation(
-  proc: HooklineProcess | undefined,
-  inst: Installation | undefined,
-  known: number[],
-): Promise<void> {
-  if (proc && proc.child.exitCode === null) {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
-  }
-  if (!inst) return;
-  killLeftovers(inst, known);
-  await rm(inst.dataDir, { recursive: true, force: true });
-}
