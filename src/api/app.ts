@@ -16,6 +16,7 @@ import { deadLetterRoutes } from './dead-letters.js';
 import { deliveryRoutes } from './deliveries.js';
 import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
+import { createEndpointService } from '../endpoints/service.js';
 import { createReplay } from '../replay/replay.js';
 import { jsonBody } from './input.js';
 import { errorHandler, HttpProblem } from './problem.js';
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(rateLimit({ perSecond: deps.rateLimit, burst: deps.rateLimit * 2 }));
   api.use(requireApiKey(keys));
   api.use(jsonBody('10mb'));
-  api.use('/endpoints', endpointRoutes(deps.db, deps.temporal, docs));
+  api.use('/endpoints', endpointRoutes(createEndpointService(deps), docs));
   const replay = createReplay(deps);
   api.use('/dead-letters', deadLetterRoutes({ db: deps.db, replay, docs }));
   api.use('/deliveries', deliveryRoutes(deps.db, docs));

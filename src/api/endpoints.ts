@@ -1,21 +1,11 @@
 import { Router } from 'express';
-import type { Client } from '@temporalio/client';
-import {
-  endpointStats,
-  getEndpoint,
-  insertEndpoint,
-  listEndpoints,
-  rotateSecret,
-  type Endpoint,
-} from '../db/endpoints.js';
-import { newId } from '../db/ids.js';
-import type { Db } from '../db/pool.js';
+import type { z } from 'zod';
+import type { Endpoint, EndpointChanges } from '../db/endpoints.js';
 import type { ApiDocs } from './docs.js';
 import { resolveCircuitConfig } from '../domain/circuit.js';
 import { DEFAULT_TIMEOUT_MS } from '../domain/outcome.js';
 import { resolveRetryConfig } from '../domain/retry.js';
-import { generateSecret } from '../domain/signing.js';
-import { createEndpointBreakers } from '../endpoints/breaker.js';
+import type { EndpointService } from '../endpoints/service.js';
 import { ID_SHAPES, idParam } from './input.js';
 import { keysetPage } from './pagination.js';
 import { notFound } from './problem.js';
@@ -50,17 +40,30 @@ export function endpointView(e: Endpoint, withSecret = false) {
   };
 }
 
-export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router {
+/** The API's fields as the endpoint's (`timeout` is `timeoutMs`, `security.*` flat). */
+const fieldsOf = (b: z.output<typeof updateEndpointSchema>): EndpointChanges => ({
+  name: b.name,
+  url: b.url,
+  events: b.events,
+  headers: b.headers,
+  signatureHeader: b.security?.signatureHeader,
+  timeoutMs: b.timeout,
+  retryConfig: b.retryConfig,
+  circuitBreaker: b.circuitBreaker,
+  filters: b.filters,
+  enabled: b.enabled,
+});
+
+/** Routes map HTTP to the endpoint service (src/endpoints/service.ts) and its answers back. */
+export function endpointRoutes(endpoints: EndpointService, docs: ApiDocs): Router {
   const router = Router();
   const r = docs.on(router, '/api/endpoints');
   router.param('id', idParam(ID_SHAPES.endpoint, 'endpoint'));
 
-  const breakers = createEndpointBreakers({ db, temporal });
-
-  const load = async (applicationId: string, id: string) => {
-    const endpoint = await getEndpoint(db, applicationId, id);
-    if (!endpoint) throw notFound('endpoint');
-    return endpoint;
+  /** The endpoint, or 404 when the application has no such endpoint. */
+  const found = <T>(value: T | undefined): T => {
+    if (value === undefined) throw notFound('endpoint');
+    return value;
   };
 
   r.post(
@@ -71,20 +74,12 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       responses: { 201: 'The endpoint, with its secret' },
     },
     async (req, res, { body }) => {
-      const endpoint = await insertEndpoint(db, {
-        id: newId('ep'),
-        applicationId: req.applicationId,
+      const endpoint = await endpoints.create(req.applicationId, {
+        ...fieldsOf(body),
         name: body.name,
         url: body.url,
-        events: [...new Set(body.events)],
-        headers: body.headers ?? {},
-        secret: body.security?.secret ?? generateSecret(),
-        signatureHeader: body.security?.signatureHeader ?? null,
-        timeoutMs: body.timeout ?? null,
-        retryConfig: body.retryConfig ?? null,
-        circuitBreaker: body.circuitBreaker ?? null,
-        filters: body.filters ?? null,
-        enabled: body.enabled ?? true,
+        events: body.events,
+        secret: body.security?.secret,
       });
       res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
     },
@@ -102,7 +97,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       res.json(
         await keysetPage(
           limit,
-          (n) => listEndpoints(db, req.applicationId, { limit: n, cursor }),
+          (n) => endpoints.list(req.applicationId, { limit: n, cursor }),
           (e) => endpointView(e),
         ),
       );
@@ -110,7 +105,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
   );
 
   r.get('/:id', { summary: 'Get an endpoint', responses: { 200: 'The endpoint' } }, async (req, res) => {
-    res.json(endpointView(await load(req.applicationId, req.params.id)));
+    res.json(endpointView(found(await endpoints.get(req.applicationId, req.params.id))));
   });
 
   r.patch(
@@ -120,22 +115,10 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       body: updateEndpointSchema,
       responses: { 200: 'The endpoint' },
     },
-    async (req, res, { body: b }) => {
-      const before = await load(req.applicationId, req.params.id);
-      const updated = await breakers.update(before, {
-        name: b.name,
-        url: b.url,
-        events: b.events && [...new Set(b.events)],
-        headers: b.headers,
-        signatureHeader: b.security?.signatureHeader,
-        timeoutMs: b.timeout,
-        retryConfig: b.retryConfig,
-        circuitBreaker: b.circuitBreaker,
-        filters: b.filters,
-        enabled: b.enabled,
-      });
-      if (!updated) throw notFound('endpoint');
-      res.json(endpointView(updated));
+    async (req, res, { body }) => {
+      res.json(
+        endpointView(found(await endpoints.update(req.applicationId, req.params.id, fieldsOf(body)))),
+      );
     },
   );
 
@@ -146,7 +129,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       responses: { 204: 'Deleted' },
     },
     async (req, res) => {
-      if (!(await breakers.remove(req.applicationId, req.params.id))) throw notFound('endpoint');
+      if (!(await endpoints.remove(req.applicationId, req.params.id))) throw notFound('endpoint');
       res.status(204).end();
     },
   );
@@ -160,16 +143,11 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       responses: { 200: 'The endpoint, with its new secret' },
     },
     async (req, res, { body }) => {
-      await load(req.applicationId, req.params.id);
-      const rotated = await rotateSecret(
-        db,
-        req.applicationId,
-        req.params.id,
-        body.secret ?? generateSecret(),
-        body.gracePeriod * 1000,
-      );
-      if (!rotated) throw notFound('endpoint');
-      res.json(endpointView(rotated, true));
+      const rotated = await endpoints.rotateSecret(req.applicationId, req.params.id, {
+        secret: body.secret,
+        graceSeconds: body.gracePeriod,
+      });
+      res.json(endpointView(found(rotated), true));
     },
   );
 
@@ -180,22 +158,16 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
       responses: { 200: 'Totals, successes, failures, average response time' },
     },
     async (req, res) => {
-      const endpoint = await load(req.applicationId, req.params.id);
-      const stats = await endpointStats(db, endpoint.id);
-      res.json({
-        endpointId: endpoint.id,
-        ...stats,
-        lastActivityAt: stats.lastActivityAt?.toISOString() ?? null,
-      });
+      const stats = found(await endpoints.stats(req.applicationId, req.params.id));
+      res.json({ ...stats, lastActivityAt: stats.lastActivityAt?.toISOString() ?? null });
     },
   );
 
-  /** The breaker's state, asked of its workflow (the only writer); closed if it never started. */
   r.get(
     '/:id/circuit',
     { summary: "The endpoint's circuit breaker", responses: { 200: 'State, failures, waiting deliveries' } },
     async (req, res) => {
-      res.json(await breakers.circuit(await load(req.applicationId, req.params.id)));
+      res.json(found(await endpoints.circuit(req.applicationId, req.params.id)));
     },
   );
 
