@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { startEmbeddedPostgres } from '../../src/infra/postgres.js';
 import { startDevServer } from '../../src/temporal/dev-server.js';
 import { faultScenario } from '../helpers/fault-scenario.js';
-import { api, startStack } from '../helpers/stack.js';
+import { api, startStack, workflowBundle } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -23,6 +23,8 @@ describe('external PostgreSQL and Temporal down at start', () => {
       inst.temporalPort,
       inst.temporalUiPort,
     ];
+    // Bundled first: webpack on a busy machine can take longer than the 3 s waited below.
+    await workflowBundle();
     const logs: string[] = [];
     let started = false;
     const starting = startStack({
