@@ -23,7 +23,7 @@ import { createMetrics } from './metrics.js';
 import { watchDownEndpoints } from './plugins/down-watch.js';
 import { loadPlugins } from './plugins/host.js';
 import { connectClient } from './temporal/client.js';
-import { temporalConnectionOptions } from './temporal/connection.js';
+import { temporalConnectionOptions, withTlsExplanation } from './temporal/connection.js';
 import { startReconciler } from './reconcile/closed-runs.js';
 import { startDevServer } from './temporal/dev-server.js';
 import { eagerCapable } from './temporal/starts.js';
@@ -161,8 +161,18 @@ export async function startPlatform({
     // API's starts can be eager (the first workflow task comes back in the start's answer).
     if (config.role !== 'api') installRuntime(log);
     const address = temporalAddress;
+    // Waited for when external; the warning while waiting says what a TLS failure means.
     const connect = <T>(fn: () => Promise<T>) =>
-      config.temporalAddress ? waitFor('Temporal (TEMPORAL_ADDRESS)', fn, { log, signal: stopping }) : fn();
+      config.temporalAddress
+        ? waitFor(
+            'Temporal (TEMPORAL_ADDRESS)',
+            () => fn().catch((err: unknown) => Promise.reject(withTlsExplanation(err))),
+            {
+              log,
+              signal: stopping,
+            },
+          )
+        : fn();
     const native =
       config.role !== 'api'
         ? await connect(() =>

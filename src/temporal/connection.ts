@@ -157,3 +157,36 @@ export function temporalCli(security: TemporalSecurity | undefined): {
     env: security.apiKey ? { TEMPORAL_API_KEY: security.apiKey } : {},
   };
 }
+
+/**
+ * What a failed TLS handshake with Temporal means, in the settings' terms; undefined for an error
+ * that is not about TLS. Temporal's core reports rustls errors deep inside a tonic transport error
+ * (`InvalidCertificate(UnknownIssuer)`, `received fatal alert: CertificateRequired`), which names
+ * neither TLS nor the setting to check.
+ */
+export function explainTlsFailure(message: string): string | undefined {
+  const known: Array<[RegExp, string]> = [
+    [/UnknownIssuer/, "the server's certificate is not signed by TEMPORAL_TLS_CA (or the system's roots)"],
+    [/NotValidForName/, "the server's certificate is not valid for its name (TEMPORAL_TLS_SERVER_NAME)"],
+    [/Expired|NotValidYet/, "the server's certificate is expired or not yet valid"],
+    [
+      /CertificateRequired/,
+      'the server requires a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY)',
+    ],
+    [
+      /fatal alert: (BadCertificate|UnknownCA|CertificateUnknown|AccessDenied)/,
+      'the server refused the client certificate (TEMPORAL_TLS_CERT)',
+    ],
+    [/InvalidContentType|CorruptMessage|corrupt message/, 'the server did not answer in TLS (a plain port?)'],
+  ];
+  const meaning = known.find(([pattern]) => pattern.test(message))?.[1];
+  if (meaning) return `TLS handshake failed: ${meaning}`;
+  return /\b(tls|certificate|handshake)\b/i.test(message) ? 'TLS handshake failed' : undefined;
+}
+
+/** `err` with its TLS meaning in front of its message, when it has one (else `err` itself). */
+export function withTlsExplanation(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const meaning = explainTlsFailure(message);
+  return meaning ? new Error(`${meaning}; ${message}`, { cause: err }) : err;
+}

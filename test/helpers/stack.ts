@@ -53,6 +53,8 @@ export async function startStack(
     logs?: string[];
     /** Every log line at `level` and above goes to `write` (the benchmark counts them). */
     logSink?: { level: 'info' | 'warn'; write: (line: string) => void };
+    /** Ends a start that waits for an external dependency (it then rejects). */
+    stopping?: AbortSignal;
   } = {},
 ): Promise<TestStack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'hookline-test-')));
@@ -75,13 +77,16 @@ export async function startStack(
     : opts.logSink
       ? createLogger(opts.logSink.level, { write: opts.logSink.write })
       : createLogger(process.env.HOOKLINE_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
-  const platform = await startPlatform({ config, log, workflowBundle: await workflowBundle() }).catch(
-    async (err: unknown) => {
-      // A failed start stops what it started; the data dir made here goes too.
-      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
-      throw err;
-    },
-  );
+  const platform = await startPlatform({
+    config,
+    log,
+    workflowBundle: await workflowBundle(),
+    ...(opts.stopping ? { stopping: opts.stopping } : {}),
+  }).catch(async (err: unknown) => {
+    // A failed start stops what it started; the data dir made here goes too.
+    if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     platform,
     config,

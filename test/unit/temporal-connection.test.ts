@@ -6,7 +6,12 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { temporalCli, temporalConnectionOptions } from '../../src/temporal/connection.js';
+import {
+  explainTlsFailure,
+  temporalCli,
+  temporalConnectionOptions,
+  withTlsExplanation,
+} from '../../src/temporal/connection.js';
 
 // The files' contents only need to look like PEM here: the connection reads them, the SDK parses them.
 const dir = mkdtempSync(path.join(tmpdir(), 'hookline-tls-'));
@@ -180,5 +185,26 @@ describe('Temporal connection settings', () => {
     assert.deepEqual(problems({ TEMPORAL_ADDRESS: CLOUD, TEMPORAL_TLS: 'maybe' }), [
       'TEMPORAL_TLS: must be true or false',
     ]);
+  });
+
+  it("say what a failed TLS handshake means, in the settings' terms", () => {
+    // The messages of Temporal's core (tonic over rustls) for a wrong CA and a missing client certificate.
+    const wrongCa =
+      'tonic::transport::Error(Transport, ConnectError(Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }))';
+    const noClientCert =
+      'Failed to call GetSystemInfo: code: \'Unknown error\', message: "transport error", source: tonic::transport::Error(Transport, hyper::Error(Io, Custom { kind: InvalidData, error: "received fatal alert: CertificateRequired" }))';
+    assert.equal(
+      explainTlsFailure(wrongCa),
+      "TLS handshake failed: the server's certificate is not signed by TEMPORAL_TLS_CA (or the system's roots)",
+    );
+    assert.match(
+      explainTlsFailure(noClientCert)!,
+      /requires a client certificate \(TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY\)/,
+    );
+    assert.equal(explainTlsFailure('connect ECONNREFUSED 127.0.0.1:7233'), undefined);
+    const err = withTlsExplanation(new Error(wrongCa)) as Error;
+    assert.ok(err.message.startsWith('TLS handshake failed:') && err.message.endsWith(wrongCa));
+    const refused = new Error('connect ECONNREFUSED 127.0.0.1:7233');
+    assert.equal(withTlsExplanation(refused), refused);
   });
 });
