@@ -67,6 +67,15 @@ function signalRecorder() {
   return { temporal: temporal as unknown as Client, signals };
 }
 
+/** The service over both stand-ins, with one endpoint of app_1. */
+async function withOneEndpoint() {
+  const { db, statements } = endpointsTable();
+  const { temporal, signals } = signalRecorder();
+  const endpoints = createEndpointService({ db, temporal });
+  const { id } = await endpoints.create('app_1', { name: 'a', url: 'https://example.com/a', events: ['*'] });
+  return { endpoints, signals, statements, id };
+}
+
 describe('endpoint service (without HTTP)', () => {
   it('creates an endpoint with a generated secret, each event type once, and enabled', async () => {
     const { db } = endpointsTable();
@@ -88,14 +97,7 @@ describe('endpoint service (without HTTP)', () => {
   });
 
   it('retires the breaker of an endpoint that a change disables, and of no other', async () => {
-    const { db } = endpointsTable();
-    const { temporal, signals } = signalRecorder();
-    const endpoints = createEndpointService({ db, temporal });
-    const { id } = await endpoints.create('app_1', {
-      name: 'a',
-      url: 'https://example.com/a',
-      events: ['*'],
-    });
+    const { endpoints, signals, id } = await withOneEndpoint();
 
     const renamed = await endpoints.update('app_1', id, { name: 'b', events: ['x', 'x'] });
     assert.equal(renamed?.name, 'b');
@@ -108,14 +110,7 @@ describe('endpoint service (without HTTP)', () => {
   });
 
   it('changes nothing for an endpoint the application does not have', async () => {
-    const { db, statements } = endpointsTable();
-    const { temporal, signals } = signalRecorder();
-    const endpoints = createEndpointService({ db, temporal });
-    const { id } = await endpoints.create('app_1', {
-      name: 'a',
-      url: 'https://example.com/a',
-      events: ['*'],
-    });
+    const { endpoints, signals, statements, id } = await withOneEndpoint();
     statements.length = 0;
 
     assert.equal(await endpoints.update('app_2', id, { enabled: false }), undefined);
