@@ -1,21 +1,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import {
-  applicationExists,
-  createApiKey,
-  createApplication,
-  deleteApplication,
-  generateApiKey,
-  listApiKeys,
-  listApplications,
-  revokeApiKey,
-  updateApplication,
-  type ApiKeyInfo,
-  type Application,
-} from '../db/applications.js';
-import { newId } from '../db/ids.js';
-import type { Db } from '../db/pool.js';
+import type { ApplicationService } from '../applications/service.js';
+import type { ApiKeyInfo, Application } from '../db/applications.js';
 import type { ApiDocs } from './docs.js';
 import { bearerToken } from './auth.js';
 import { ID_SHAPES, idParam, text } from './input.js';
@@ -62,8 +49,7 @@ const keyView = (k: ApiKeyInfo) => ({
   revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
-/** `keysChanged`: a key was revoked or an application deleted (the API forgets remembered keys). */
-export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () => {}): Router {
+export function adminRoutes(applications: ApplicationService, docs: ApiDocs): Router {
   const router = Router();
   const r = docs.on(router, '/api/admin');
   router.param('id', idParam(ID_SHAPES.admin, 'application'));
@@ -78,7 +64,7 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
       responses: { 201: 'The application' },
     },
     async (req, res, { body }) => {
-      const app = await createApplication(db, newId('app'), body.name, body.retentionDays ?? null);
+      const app = await applications.create(body.name, body.retentionDays ?? null);
       res.status(201).json(applicationView(app));
     },
   );
@@ -87,8 +73,7 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
     '/applications',
     { summary: 'List applications', admin: true, responses: { 200: 'The applications' } },
     async (_req, res) => {
-      const apps = await listApplications(db);
-      res.json({ data: apps.map(applicationView) });
+      res.json({ data: (await applications.list()).map(applicationView) });
     },
   );
 
@@ -101,7 +86,7 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
       responses: { 200: 'The application' },
     },
     async (req, res, { body }) => {
-      const app = await updateApplication(db, req.params.id, body);
+      const app = await applications.update(req.params.id, body);
       if (!app) throw notFound('application');
       res.json(applicationView(app));
     },
@@ -111,8 +96,7 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
     '/applications/:id',
     { summary: 'Delete an application and everything it owns', admin: true, responses: { 204: 'Deleted' } },
     async (req, res) => {
-      if (!(await deleteApplication(db, req.params.id))) throw notFound('application');
-      keysChanged();
+      if (!(await applications.remove(req.params.id))) throw notFound('application');
       res.status(204).end();
     },
   );
@@ -127,10 +111,9 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
       responses: { 201: 'The key' },
     },
     async (req, res, { body }) => {
-      if (!(await applicationExists(db, req.params.id))) throw notFound('application');
-      const key = generateApiKey();
-      const info = await createApiKey(db, req.params.id, newId('key'), body.name, key);
-      res.status(201).json({ ...keyView(info), key });
+      const created = await applications.createKey(req.params.id, body.name);
+      if (!created) throw notFound('application');
+      res.status(201).json({ ...keyView(created), key: created.key });
     },
   );
 
@@ -142,8 +125,9 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
       responses: { 200: 'The keys, without the keys themselves' },
     },
     async (req, res) => {
-      if (!(await applicationExists(db, req.params.id))) throw notFound('application');
-      res.json({ data: (await listApiKeys(db, req.params.id)).map(keyView) });
+      const keys = await applications.listKeys(req.params.id);
+      if (!keys) throw notFound('application');
+      res.json({ data: keys.map(keyView) });
     },
   );
 
@@ -151,8 +135,7 @@ export function adminRoutes(db: Db, docs: ApiDocs, keysChanged: () => void = () 
     '/applications/:id/keys/:keyId',
     { summary: 'Revoke an API key', admin: true, responses: { 204: 'Revoked' } },
     async (req, res) => {
-      if (!(await revokeApiKey(db, req.params.id, req.params.keyId))) throw notFound('API key');
-      keysChanged();
+      if (!(await applications.revokeKey(req.params.id, req.params.keyId))) throw notFound('API key');
       res.status(204).end();
     },
   );

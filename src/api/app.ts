@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { adminRoutes, requireAdminToken } from './admin.js';
+import { createApplicationService } from '../applications/service.js';
 import { dashboardRoutes } from './dashboard.js';
 import { ApiDocs } from './docs.js';
 import type { Ingest } from '../ingest/accept.js';
 import { keyLookup, metricsAuthorized, requireApiKey } from './auth.js';
 import { observabilityRoutes } from './observability.js';
+import { createStats } from '../observability/stats.js';
 import type { Metrics } from '../metrics.js';
 import { checkHealth } from '../health.js';
 import { rateLimit } from './rate-limit.js';
@@ -90,7 +92,7 @@ export function createApp(deps: AppDeps): Express {
   admin.use(requireAdminToken(deps.adminToken));
   admin.use(jsonBody('64kb'));
   const keys = keyLookup(deps.db);
-  admin.use(adminRoutes(deps.db, docs, keys.forget));
+  admin.use(adminRoutes(createApplicationService({ db: deps.db, keysChanged: keys.forget }), docs));
   app.use('/api/admin', admin);
 
   const api = express.Router();
@@ -103,7 +105,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/dead-letters', deadLetterRoutes({ db: deps.db, replay, docs }));
   api.use('/deliveries', deliveryRoutes(deps.db, docs));
   api.use('/events', eventRoutes({ ...deps, replay, docs }));
-  api.use(observabilityRoutes({ ...deps, docs }));
+  api.use(observabilityRoutes(createStats(deps), docs));
   api.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
 
   app.use('/api', api);
