@@ -9,6 +9,11 @@ export async function tryReconcilerLock(client: pg.PoolClient): Promise<boolean>
   return rows[0]!.ok;
 }
 
+/** Throws when the lock's connection is gone (PostgreSQL restarted): the lock went with it. */
+export async function checkLockConnection(client: pg.PoolClient): Promise<void> {
+  await client.query('SELECT 1');
+}
+
 export async function releaseReconcilerLock(client: pg.PoolClient): Promise<void> {
   await client.query(`SELECT pg_advisory_unlock(${LOCK})`);
 }

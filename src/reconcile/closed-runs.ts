@@ -10,7 +10,13 @@ import { endAsDeadLetter, stopEventRun, type DeadLetterDeps } from '../../activi
 import { getEvent } from '../db/events.js';
 import type { DeadLetterKind } from '../db/dead-letters.js';
 import { getDeliveryOwner } from '../db/deliveries.js';
-import { getCursor, releaseReconcilerLock, setCursor, tryReconcilerLock } from '../db/reconciler.js';
+import {
+  checkLockConnection,
+  getCursor,
+  releaseReconcilerLock,
+  setCursor,
+  tryReconcilerLock,
+} from '../db/reconciler.js';
 import { readRunStop, stopReason } from '../temporal/stops.js';
 import { workflowTypes } from '../../workflows/contract.js';
 
@@ -176,7 +182,7 @@ export function startReconciler(deps: ReconcilerDeps & { intervalMs: number }): 
   const tick = async () => {
     try {
       // A lock whose connection died (PostgreSQL restarted) is no longer held: take it again.
-      if (holder) await holder.query('SELECT 1').catch((e: unknown) => drop(e));
+      if (holder) await checkLockConnection(holder).catch((e: unknown) => drop(e));
       if (!holder) {
         const client = await deps.db.connect();
         if (
