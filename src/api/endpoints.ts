@@ -116,9 +116,7 @@ export function endpointRoutes(endpoints: EndpointService, docs: ApiDocs): Route
       responses: { 200: 'The endpoint' },
     },
     async (req, res, { body }) => {
-      res.json(
-        endpointView(found(await endpoints.update(req.applicationId, req.params.id, fieldsOf(body)))),
-      );
+      res.json(endpointView(found(await endpoints.update(req.applicationId, req.params.id, fieldsOf(body)))));
     },
   );
 
