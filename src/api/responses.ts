@@ -1,4 +1,4 @@
-import { EVENT_STATUSES } from '../domain/vocabulary.js';
+import { EVENT_STATUSES, RETRY_STRATEGIES } from '../domain/vocabulary.js';
 import { z } from 'zod';
 
 /**
@@ -124,7 +124,7 @@ const endpoint = z.object({
   timeout: int,
   retryConfig: z.object({
     maxAttempts: int,
-    strategy: z.enum(['exponential', 'linear', 'fixed', 'custom']),
+    strategy: z.enum(RETRY_STRATEGIES),
     baseDelay: int,
     maxDelay: int,
     jitter: z.boolean(),
