@@ -1,5 +1,12 @@
 // Workflows of bench/ceiling.ts: Hookline's shape with activities that do nothing.
-import { executeChild, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  executeChild,
+  ParentClosePolicy,
+  proxyActivities,
+  proxyLocalActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 
 interface Noop {
   noop(): Promise<void>;
@@ -25,4 +32,16 @@ export async function parentLocal(): Promise<void> {
   await local.noop();
   await executeChild(oneLocal, { workflowId: `${workflowInfo().workflowId}:child` });
   await local.noop();
+}
+
+/**
+ * Hookline's shape since `event-fanout-2`: a local activity (the routing page), one child started
+ * and abandoned (the parent closes once it has started), the child one local activity.
+ */
+export async function handoff(): Promise<void> {
+  await local.noop();
+  await startChild(oneLocal, {
+    workflowId: `${workflowInfo().workflowId}:child`,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
 }

@@ -18,7 +18,7 @@ function stat(pid: number): string[] | undefined {
 }
 
 /** CPU seconds of a process, its reaped children included (utime, stime, cutime, cstime). */
-function cpuOf(pid: number): number {
+export function cpuOf(pid: number): number {
   const f = stat(pid);
   if (!f) return 0;
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
@@ -30,7 +30,7 @@ const pids = () =>
     .map(Number);
 
 /** A process and its live children, by /proc parent links. */
-function treeCpu(root: number): number {
+export function treeCpu(root: number): number {
   let total = cpuOf(root);
   for (const pid of pids()) {
     const f = stat(pid);
@@ -86,6 +86,39 @@ async function historyOf(stack: TestStack, workflowId: string) {
   };
 }
 
+/**
+ * Counts the statements sent through the platform's pool (by `db.query` and by a transaction's
+ * client alike: every one goes through a pooled client), keyed by their first words, until `stop()`.
+ */
+function countStatements(stack: TestStack): { stop(): Map<string, number> } {
+  const db = stack.platform.db;
+  const counts = new Map<string, number>();
+  let active = true;
+  const key = (text: unknown) =>
+    String(typeof text === 'object' && text ? (text as { text?: unknown }).text : text)
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 60);
+  type Counted = { query: (...a: unknown[]) => unknown; counted?: boolean };
+  const onAcquire = (client: Counted) => {
+    if (client.counted) return;
+    client.counted = true;
+    const query = client.query.bind(client);
+    client.query = (text: unknown, ...rest: unknown[]) => {
+      if (active) counts.set(key(text), (counts.get(key(text)) ?? 0) + 1);
+      return query(text, ...rest);
+    };
+  };
+  db.on('acquire', onAcquire);
+  return {
+    stop() {
+      active = false;
+      db.off('acquire', onAcquire);
+      return counts;
+    },
+  };
+}
+
 export interface CostReport {
   events: number;
   seconds: number;
@@ -100,7 +133,13 @@ export interface CostReport {
     stateTransitions: number;
     visibilityWrites: number;
   };
-  postgres: { transactions: number; rowWrites: number };
+  postgres: {
+    transactions: number;
+    rowWrites: number;
+    /** Statements sent through Hookline's pool, and the most frequent ones (their first words). */
+    statements: number;
+    byStatement: Array<{ statement: string; perEvent: number }>;
+  };
   logLines: number;
   sampled: number;
 }
@@ -130,6 +169,7 @@ export async function measureCost(opts: {
     logs: logLines(),
     at: performance.now(),
   };
+  const statements = countStatements(stack);
   let next = 0;
   const lane = async () => {
     while (next < n) {
@@ -142,6 +182,7 @@ export async function measureCost(opts: {
   await receiver.waitFor(n, { timeoutMs: 20 * 60_000 });
   const seconds = (performance.now() - before.at) / 1000;
   const node = process.cpuUsage(before.node);
+  const byStatement = statements.stop();
   await new Promise((r) => setTimeout(r, 1_500)); // PostgreSQL publishes its counters within a second
   const pg = await pgCounters(stack);
   const after = {
@@ -192,7 +233,15 @@ export async function measureCost(opts: {
       stateTransitions: avg(sum.stateTransitions),
       visibilityWrites: avg(sum.visibilityWrites),
     },
-    postgres: { transactions: per(pg.xacts - before.pg.xacts), rowWrites: per(pg.writes - before.pg.writes) },
+    postgres: {
+      transactions: per(pg.xacts - before.pg.xacts),
+      rowWrites: per(pg.writes - before.pg.writes),
+      statements: per([...byStatement.values()].reduce((a, b) => a + b, 0)),
+      byStatement: [...byStatement]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)
+        .map(([statement, count]) => ({ statement, perEvent: per(count) })),
+    },
     logLines: per(after.logs - before.logs),
     sampled: sample.length,
   };

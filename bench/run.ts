@@ -2,7 +2,7 @@
 // worker and API in this process), with a loopback receiver that timestamps every arrival.
 // Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run;
 // writes only bench/results/quick.json),
-// --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, fanout, hot, latency, history; a partial
+// --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, ceiling, fanout, hot, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { mapBounded } from '../src/concurrency.js';
@@ -17,6 +18,7 @@ import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
+import type { CeilingReport } from './ceiling.js';
 import { measureCost, type CostReport } from './cost.js';
 import { measureWide, type WideReport } from './wide.js';
 
@@ -24,7 +26,18 @@ const { values } = parseArgs({
   options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
 });
 const quick = values.quick ?? false;
-const PHASES = ['limit', 'ingest', 'e2e', 'cost', 'fanout', 'wide', 'hot', 'latency', 'history'] as const;
+const PHASES = [
+  'limit',
+  'ingest',
+  'e2e',
+  'cost',
+  'ceiling',
+  'fanout',
+  'wide',
+  'hot',
+  'latency',
+  'history',
+] as const;
 const only = values.only ? new Set(values.only.split(',')) : null;
 for (const p of only ?? []) {
   if (!(PHASES as readonly string[]).includes(p))
@@ -284,6 +297,13 @@ async function main() {
       await drain(stack, 'cost');
     }
 
+    // 3c. The ceiling: the same shape with activities that do nothing, on a dev server of its own
+    // (bench/ceiling.ts in a child process: its Node CPU is its own), the same closed loop.
+    if (runs('ceiling')) {
+      results.ceiling = ceiling(runs('cost') ? COST_EVENTS : E2E_EVENTS);
+      log(`ceiling ${JSON.stringify(results.ceiling)}`);
+    }
+
     // 4. Fan-out: one event to 10 and to 100 endpoints.
     if (runs('fanout')) {
       results.fanOut = {};
@@ -402,6 +422,25 @@ async function main() {
   return results;
 }
 
+/** bench/ceiling.ts's `handoff` shape, closed loop of WINDOW, in a child process. */
+function ceiling(n: number): CeilingReport {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./ceiling.ts', import.meta.url)),
+      String(n),
+      'handoff',
+      '--window',
+      String(WINDOW),
+      '--json',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1)!) as CeilingReport;
+}
+
 const results = await main();
 const limit = results.limit.requestsPerSecond as number;
 const ratio = (x: number) => `${((x / limit) * 100).toFixed(1)} %`;
@@ -428,7 +467,16 @@ if (r.endToEnd) {
     ratio(r.endToEnd.deliveriesPerSecond),
   ]);
 }
-const costTable = r.cost ? costRows(r.cost as CostReport) : '';
+const costTable = r.cost ? costRows(r.cost as CostReport, r.ceiling as CeilingReport | undefined) : '';
+if (r.ceiling) {
+  const c = r.ceiling as CeilingReport;
+  const measured = (r.cost?.deliveriesPerSecond ?? r.endToEnd?.deliveriesPerSecond) as number | undefined;
+  rows.push([
+    `ceiling: the same shape with no-op activities (bench/ceiling.ts handoff, ${c.count} events, closed loop of ${c.window})`,
+    `${c.perSecond.toFixed(1)} events/s${measured ? `; Hookline at ${((measured / c.perSecond) * 100).toFixed(0)} % of it` : ''}`,
+    ratio(c.perSecond),
+  ]);
+}
 if (r.fanOut) {
   rows.push(
     ['fan-out, one event to 10 endpoints', `${r.fanOut.to10.toFixed(1)} deliveries/s`, ratio(r.fanOut.to10)],
@@ -515,15 +563,15 @@ if (!only && !quick) {
 }
 
 /** The cost phase as a table: everything per delivered event, the Rust peer's ≈ 2 ms beside it. */
-function costRows(c: CostReport): string {
+function costRows(c: CostReport, floor?: CeilingReport): string {
   const f = (x: number, d = 1) => x.toFixed(d);
   return [
     `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events):`,
     '',
     '| per delivered event | value |',
     '| --- | --- |',
-    `| CPU, Node (API + worker + the bench's client) | ${f(c.cpuMs.node)} ms |`,
-    `| CPU, Temporal dev server | ${f(c.cpuMs.temporal)} ms |`,
+    `| CPU, Node (API + worker + the bench's client) | ${f(c.cpuMs.node)} ms${floor ? ` (the shape alone: ${f(floor.cpuMs.node)} ms)` : ''} |`,
+    `| CPU, Temporal dev server | ${f(c.cpuMs.temporal)} ms${floor ? ` (the shape alone: ${f(floor.cpuMs.temporal)} ms)` : ''} |`,
     `| CPU, PostgreSQL | ${f(c.cpuMs.postgres)} ms |`,
     `| CPU, all (reference: a Rust peer on this machine, ≈ 2 ms) | ${f(c.cpuMs.total)} ms |`,
     `| Temporal history events (event + delivery workflow) | ${f(c.temporal.historyEvents)} |`,
@@ -533,6 +581,10 @@ function costRows(c: CostReport): string {
     `| visibility writes (starts, closes, search-attribute upserts) | ${f(c.temporal.visibilityWrites)} |`,
     `| PostgreSQL transactions | ${f(c.postgres.transactions)} |`,
     `| PostgreSQL row writes | ${f(c.postgres.rowWrites)} |`,
+    `| PostgreSQL statements from Hookline's pool | ${f(c.postgres.statements)} |`,
+    ...c.postgres.byStatement.map(
+      (s) => `| … \`${s.statement.replaceAll('|', '\\|')}\` | ${f(s.perEvent, 2)} |`,
+    ),
     `| log lines (info and above) | ${f(c.logLines)} |`,
   ].join('\n');
 }

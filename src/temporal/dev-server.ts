@@ -21,6 +21,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The server's process (benchmarks read its CPU time). */
+  pid: number;
   /** Resolves with a reason when the server exits (after `stop()` too). */
   exited: Promise<string>;
   stop(): Promise<void>;
@@ -136,6 +138,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address,
     uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    pid: child.pid,
     exited,
     stop: () => stopChild(child, exited),
   };
