@@ -78,13 +78,16 @@ export function createAttemptActivities({
       const retry = resolveRetryConfig(endpoint?.retryConfig);
       // Its application was deleted meanwhile (the cascade removed the event): nothing to send.
       if (!event) return { ...withoutRecord(notSent('the event no longer exists')), attempt, retry };
-      await ensureDelivery(db, {
-        id: deliveryId,
-        eventId: ref.eventId,
-        applicationId: ref.applicationId,
-        endpointId: ref.endpointId,
-        run,
-      });
+      // A routed delivery's row exists (its routing claimed it): one write per attempt, not two.
+      if (!ref.routed) {
+        await ensureDelivery(db, {
+          id: deliveryId,
+          eventId: ref.eventId,
+          applicationId: ref.applicationId,
+          endpointId: ref.endpointId,
+          run,
+        });
+      }
 
       let probe = opts.probe ?? false;
       if (endpoint?.enabled && !probe && mirror && mirror.state !== 'closed') {

@@ -43,6 +43,12 @@ export interface DeliveryRef {
   endpointId: string;
   /** 0 for the original delivery, 1.. for replays of its dead letter. */
   run?: number;
+  /**
+   * Its `deliveries` row was claimed by the event's routing (`event-fanout-2`), run included, so
+   * the attempt does not write it first. Absent: started by an older event workflow or by a
+   * dead letter's replay, whose attempt creates or renews the row.
+   */
+  routed?: true;
 }
 
 /** What the deliverAttempt activity tells the delivery workflow (the response itself stays in PostgreSQL). */

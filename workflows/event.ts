@@ -186,6 +186,7 @@ async function startDelivery(
           applicationId: ref.applicationId,
           endpointId: d.endpointId,
           ...(d.run ? { run: d.run } : {}),
+          routed: true,
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
