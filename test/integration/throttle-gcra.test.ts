@@ -1,0 +1,155 @@
+// The throttle's reservation (src/db/throttle.ts) on a real embedded PostgreSQL, without Temporal:
+// the GCRA arithmetic, and concurrent reservations from many connections, which must never be
+// scheduled faster than the rate allows.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { insertEndpoint } from '../../src/db/endpoints.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool, type Db } from '../../src/db/pool.js';
+import { reserveSlot, type Reservation } from '../../src/db/throttle.js';
+import type { RateLimit } from '../../src/domain/throttle.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/postgres.js';
+import { freePort } from '../helpers/ports.js';
+
+/**
+ * GCRA's promise over sorted send times: any `k` consecutive sends span at least (k − burst)·T,
+ * so no window of length L holds more than burst + L/T of them. `slack` ms for the ms rounding.
+ */
+function assertConforms(times: number[], limit: RateLimit, slack = 1) {
+  const T = 1000 / limit.perSecond;
+  const sorted = [...times].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + limit.burst; j < sorted.length; j++) {
+      const span = sorted[j]! - sorted[i]!;
+      const least = (j - i + 1 - limit.burst) * T;
+      assert.ok(span >= least - slack, `sends ${i}..${j} span ${span} ms, less than ${least} ms`);
+    }
+  }
+}
+
+/** The largest number of sends in any window [t, t + ms) of the sorted send times. */
+function busiestWindow(times: number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while (sorted[j]! - sorted[i]! >= ms) i++;
+    most = Math.max(most, j - i + 1);
+  }
+  return most;
+}
+
+describe("an endpoint's throttle in PostgreSQL (GCRA with reservation)", () => {
+  let dir: string;
+  let pg: EmbeddedPostgresHandle;
+  let db: Db;
+  let n = 0;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hookline-throttle-'));
+    pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
+    db = createPool(pg.url, 40);
+    await migrate(db);
+    await db.query(`INSERT INTO applications (id, name) VALUES ('app', 'app')`);
+  });
+  after(async () => {
+    await db?.end();
+    await pg?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const endpoint = async (rateLimit: RateLimit) => {
+    const e = await insertEndpoint(db, {
+      id: `ep_${String(++n).padStart(26, '0')}`,
+      applicationId: 'app',
+      name: `throttled ${n}`,
+      url: 'https://example.com/hook',
+      events: ['*'],
+      headers: {},
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      signatureHeader: null,
+      timeoutMs: null,
+      retryConfig: null,
+      circuitBreaker: null,
+      filters: null,
+      rateLimit,
+      enabled: true,
+    });
+    assert.deepEqual(e.rateLimit, rateLimit, 'the rateLimit is stored and read back');
+    return e.id;
+  };
+
+  it('lets the burst go at once, then spaces sends one emission interval apart', async () => {
+    const limit = { perSecond: 10, burst: 5 };
+    const id = await endpoint(limit);
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) waits.push((await reserveSlot(db, id, limit)).waitMs);
+    assert.deepEqual(waits.slice(0, 5), [0, 0, 0, 0, 0], 'the burst waits for nothing');
+    // Sends 6, 7, 8 are due 100, 200, 300 ms after the first (less the few ms the calls took).
+    for (const [k, wait] of waits.slice(5).entries()) {
+      const due = (k + 1) * 100;
+      assert.ok(wait <= due && wait > due - 50, `send ${k + 6} waits ${wait} ms, due at ${due}`);
+    }
+  });
+
+  it('refills the burst after a quiet spell, and never banks more than the burst', async () => {
+    const limit = { perSecond: 20, burst: 3 };
+    const id = await endpoint(limit);
+    for (let i = 0; i < 3; i++) assert.equal((await reserveSlot(db, id, limit)).waitMs, 0);
+    assert.ok((await reserveSlot(db, id, limit)).waitMs > 0, 'the 4th send of the burst waits');
+    await new Promise((r) => setTimeout(r, 600)); // 12 intervals: more than the burst's worth
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) waits.push((await reserveSlot(db, id, limit)).waitMs);
+    assert.deepEqual(waits.slice(0, 3), [0, 0, 0], 'the burst is back');
+    assert.ok(waits[3]! > 0, 'but only the burst: a quiet spell does not bank more');
+  });
+
+  it('spaces a fractional rate (0.5/s: one send every 2 s)', async () => {
+    const limit = { perSecond: 0.5, burst: 1 };
+    const id = await endpoint(limit);
+    assert.equal((await reserveSlot(db, id, limit)).waitMs, 0);
+    const second = await reserveSlot(db, id, limit);
+    const third = await reserveSlot(db, id, limit);
+    assert.ok(second.waitMs > 1900 && second.waitMs <= 2000, `waits ${second.waitMs} ms`);
+    assert.ok(third.waitMs > 3900 && third.waitMs <= 4000, `waits ${third.waitMs} ms`);
+    assert.equal(third.slotAt - second.slotAt, 2000);
+  });
+
+  it('gives concurrent reservations from 40 connections slots that never exceed the rate', async () => {
+    const limit = { perSecond: 50, burst: 10 };
+    const id = await endpoint(limit);
+    const N = 400;
+    const started = Date.now();
+    const all: Reservation[] = await Promise.all(Array.from({ length: N }, () => reserveSlot(db, id, limit)));
+    const took = Date.now() - started;
+    const sends = all.map((r) => r.slotAt);
+    assertConforms(sends, limit);
+    assert.ok(busiestWindow(sends, 1000) <= limit.perSecond + limit.burst, 'at most 60 in any second');
+    assert.equal(all.filter((r) => r.waitMs === 0).length >= limit.burst, true, 'the burst went at once');
+    // Every reservation got a slot of its own: 400 sends end (400 − 10)·20 ms after the first.
+    const span = Math.max(...sends) - Math.min(...sends);
+    const expected = (N - limit.burst) * 20;
+    assert.ok(span >= expected - 1 && span <= expected + took, `${span} ms for ${N} sends`);
+  });
+
+  it('keeps each endpoint on its own schedule', async () => {
+    const limit = { perSecond: 1, burst: 1 };
+    const a = await endpoint(limit);
+    const b = await endpoint(limit);
+    assert.equal((await reserveSlot(db, a, limit)).waitMs, 0);
+    assert.ok((await reserveSlot(db, a, limit)).waitMs > 900);
+    assert.equal((await reserveSlot(db, b, limit)).waitMs, 0, 'another endpoint does not wait for a');
+  });
+
+  it('follows a changed rate from the next reservation, and goes with its endpoint', async () => {
+    const id = await endpoint({ perSecond: 1, burst: 1 });
+    await reserveSlot(db, id, { perSecond: 1, burst: 1 });
+    // A faster rate: the next send is due one new interval after the schedule's end.
+    const faster = await reserveSlot(db, id, { perSecond: 100, burst: 1 });
+    assert.ok(faster.waitMs > 950 && faster.waitMs <= 1010, `waits ${faster.waitMs} ms`);
+    await db.query('DELETE FROM endpoints WHERE id = $1', [id]);
+    const { rowCount } = await db.query('SELECT 1 FROM endpoint_throttle WHERE endpoint_id = $1', [id]);
+    assert.equal(rowCount, 0, 'the throttle row went with the endpoint (cascade)');
+  });
+});
