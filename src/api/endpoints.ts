@@ -43,6 +43,7 @@ export function endpointView(e: Endpoint, withSecret = false) {
     retryConfig: resolveRetryConfig(e.retryConfig),
     circuitBreaker: resolveCircuitConfig(e.circuitBreaker),
     filters: e.filters,
+    rateLimit: e.rateLimit,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
@@ -84,6 +85,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
         retryConfig: body.retryConfig ?? null,
         circuitBreaker: body.circuitBreaker ?? null,
         filters: body.filters ?? null,
+        rateLimit: body.rateLimit ?? null,
         enabled: body.enabled ?? true,
       });
       res.status(201).location(`/api/endpoints/${endpoint.id}`).json(endpointView(endpoint, true));
@@ -132,6 +134,7 @@ export function endpointRoutes(db: Db, temporal: Client, docs: ApiDocs): Router 
         retryConfig: b.retryConfig,
         circuitBreaker: b.circuitBreaker,
         filters: b.filters,
+        rateLimit: b.rateLimit,
         enabled: b.enabled,
       });
       if (!updated) throw notFound('endpoint');

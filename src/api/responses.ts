@@ -132,6 +132,7 @@ const endpoint = z.object({
   }),
   circuitBreaker: circuitConfig,
   filters: z.unknown().nullable(),
+  rateLimit: z.object({ perSecond: z.number(), burst: int }).nullable().describe('null: unthrottled'),
   enabled: z.boolean(),
   disabledReason: z.string().nullable(),
   createdAt: date,
