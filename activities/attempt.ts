@@ -11,9 +11,10 @@ import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deli
 import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
 import { getEvent } from '../src/db/events.js';
 import type { Db } from '../src/db/pool.js';
+import { reserveSlot } from '../src/db/throttle.js';
 import type { Metrics } from '../src/metrics.js';
 import type { PluginHost } from '../src/plugins/host.js';
-import type { AttemptResult, DeliveryRef } from '../workflows/contract.js';
+import type { AttemptOptions, AttemptResult, DeliveryRef } from '../workflows/contract.js';
 import { askBreaker, breakerNeedsToHear, tellBreaker } from './breaker.js';
 import { postWebhook, type HttpAttempt } from './http-post.js';
 import { notifyAttempt } from './notifications.js';
@@ -59,12 +60,13 @@ export function createAttemptActivities({
   return {
     /**
      * One signed POST of the event to the endpoint, recorded as attempt `attempt` — unless the
-     * endpoint's circuit is open and this is not its probe: then nothing is sent.
+     * endpoint's circuit is open and this is not its probe, or its rateLimit gives this send a
+     * later slot: then nothing is sent.
      */
     async deliverAttempt(
       ref: DeliveryRef,
       attempt: number,
-      opts: { probe?: boolean } = {},
+      opts: AttemptOptions = {},
     ): Promise<AttemptResult> {
       const run = ref.run ?? 0;
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
@@ -113,6 +115,31 @@ export function createAttemptActivities({
           attempt,
           retry,
         };
+      }
+
+      // Throttle (rateLimit): every send (first attempt, retry, probe) takes a slot of the endpoint's
+      // schedule in PostgreSQL. A later slot is the workflow's durable wait: nothing is sent or
+      // recorded as an attempt, and the call after the wait (`reserved`) sends without another.
+      // Only for a workflow that handles `throttled`; an unthrottled endpoint costs nothing here.
+      if (opts.throttle && !opts.reserved && endpoint?.enabled && endpoint.rateLimit) {
+        const { waitMs } = await reserveSlot(db, endpoint.id, endpoint.rateLimit);
+        if (waitMs > 0) {
+          await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+            setDeliveryStatus(db, deliveryId, run, 'throttled', { workflowRunId, force }),
+          );
+          metrics?.deliveryThrottled(endpoint.id, waitMs / 1000);
+          return {
+            outcome: 'throttled',
+            statusCode: null,
+            errorClass: null,
+            errorMessage: `throttled: ${endpoint.rateLimit.perSecond}/s, burst ${endpoint.rateLimit.burst}`,
+            durationMs: 0,
+            retryAfterMs: null,
+            attempt,
+            retry,
+            waitMs,
+          };
+        }
       }
 
       const startedAt = new Date();
