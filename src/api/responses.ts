@@ -234,6 +234,7 @@ export const RESPONSE_BODIES: Record<string, Record<number, z.ZodType>> = {
         pending: int,
         retrying: int,
         waitingCircuit: int,
+        throttled: int,
         pendingDispatch: int,
         oldestPendingDispatchSeconds: int,
       }),
