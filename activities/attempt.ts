@@ -11,7 +11,7 @@ import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deli
 import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
 import { getEvent } from '../src/db/events.js';
 import type { Db } from '../src/db/pool.js';
-import { reserveSlot } from '../src/db/throttle.js';
+import { askThrottle } from '../src/db/throttle.js';
 import type { Metrics } from '../src/metrics.js';
 import type { PluginHost } from '../src/plugins/host.js';
 import type { AttemptOptions, AttemptResult, DeliveryRef } from '../workflows/contract.js';
@@ -117,16 +117,21 @@ export function createAttemptActivities({
         };
       }
 
-      // Throttle (rateLimit): every send (first attempt, retry, probe) takes a slot of the endpoint's
-      // schedule in PostgreSQL. A later slot is the workflow's durable wait: nothing is sent or
-      // recorded as an attempt, and the call after the wait (`reserved`) sends without another.
-      // Only for a workflow that handles `throttled`; an unthrottled endpoint costs nothing here.
-      if (opts.throttle && !opts.reserved && endpoint?.enabled && endpoint.rateLimit) {
-        const { waitMs } = await reserveSlot(db, endpoint.id, endpoint.rateLimit);
+      // Throttle (rateLimit): every send (first attempt, retry, probe) reserves a slot on the
+      // endpoint's schedule in PostgreSQL and goes only with a send token. A wait is the workflow's
+      // durable timer: nothing is sent or recorded as an attempt, and the ask after it (`reserved`)
+      // reserves no second slot. Only for a workflow that handles `throttled`; an unthrottled
+      // endpoint costs nothing here.
+      if (opts.throttle && endpoint?.enabled && endpoint.rateLimit) {
+        const { waitMs } = await askThrottle(db, endpoint.id, endpoint.rateLimit, {
+          reserved: opts.reserved === true,
+        });
         if (waitMs > 0) {
-          await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
-            setDeliveryStatus(db, deliveryId, run, 'throttled', { workflowRunId, force }),
-          );
+          // Once per wait for a slot (a wait for a token after it changes nothing visible).
+          if (!opts.reserved)
+            await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+              setDeliveryStatus(db, deliveryId, run, 'throttled', { workflowRunId, force }),
+            );
           metrics?.deliveryThrottled(endpoint.id, waitMs / 1000);
           return {
             outcome: 'throttled',

@@ -131,7 +131,7 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
       // (the same attempt number, still the probe if it was one).
       const wait = result.waitMs ?? 0;
       progress.nextAttemptAt = Date.now() + wait;
-      setStatus('throttled');
+      if (progress.status !== 'throttled') setStatus('throttled');
       await sleep(wait);
       progress.nextAttemptAt = null;
       reserved = true;
