@@ -2,7 +2,11 @@
 // fan-out, its waits are durable timers that spend no attempt, another endpoint is not slowed, and
 // the setting is validated and changed through the API.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { HooklineClient } from '../../sdk/src/client.js';
 import type { Receiver, Received } from '../helpers/receiver.js';
 import {
   api,
@@ -160,6 +164,41 @@ describe('per-endpoint throttling on the real stack', () => {
     const free = await receiver.waitFor(20, { path: '/changing', timeoutMs: 60_000 });
     // Held to 2/s these would take 9.5 s.
     assert.ok(span(free) < 6_000, `20 arrivals in ${span(free)} ms`);
+  });
+
+  it('sets and clears a rateLimit from the SDK and the CLI', async () => {
+    const sdk = new HooklineClient({ apiUrl: stack.platform.apiUrl!, apiToken: stack.apiKey });
+    const made = await sdk.endpoints.create({
+      name: 'sdk',
+      url: `${receiver.url}/sdk`,
+      events: ['sdk.*'],
+      rateLimit: { perSecond: 0.5, burst: 3 },
+    });
+    assert.deepEqual(made.rateLimit, { perSecond: 0.5, burst: 3 });
+    assert.equal((await sdk.endpoints.update(made.id, { rateLimit: null })).rateLimit, null);
+
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.resolve('sdk', 'dist', 'cli.js'), ...args, '--json'], {
+        env: { ...process.env, HOOKLINE_API_URL: stack.platform.apiUrl!, HOOKLINE_API_KEY: stack.apiKey },
+      }).then((r) => JSON.parse(r.stdout));
+    const created = await cli(
+      'endpoints',
+      'create',
+      '--name',
+      'cli',
+      '--url',
+      `${receiver.url}/cli`,
+      '--events',
+      'cli.*',
+      '--rate-limit',
+      '10:5',
+    );
+    assert.deepEqual(created.rateLimit, { perSecond: 10, burst: 5 });
+    assert.deepEqual((await cli('endpoints', 'update', created.id, '--rate-limit', '2')).rateLimit, {
+      perSecond: 2,
+      burst: 1,
+    });
+    assert.equal((await cli('endpoints', 'update', created.id, '--rate-limit', 'off')).rateLimit, null);
   });
 
   it('refuses a bad rateLimit, listing every problem', async () => {
