@@ -11,9 +11,10 @@ import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deli
 import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
 import { getEvent } from '../src/db/events.js';
 import type { Db } from '../src/db/pool.js';
+import { askThrottle } from '../src/db/throttle.js';
 import type { Metrics } from '../src/metrics.js';
 import type { PluginHost } from '../src/plugins/host.js';
-import type { AttemptResult, DeliveryRef } from '../workflows/contract.js';
+import type { AttemptOptions, AttemptResult, DeliveryRef } from '../workflows/contract.js';
 import { askBreaker, breakerNeedsToHear, tellBreaker } from './breaker.js';
 import { postWebhook, type HttpAttempt } from './http-post.js';
 import { notifyAttempt } from './notifications.js';
@@ -59,12 +60,13 @@ export function createAttemptActivities({
   return {
     /**
      * One signed POST of the event to the endpoint, recorded as attempt `attempt` — unless the
-     * endpoint's circuit is open and this is not its probe: then nothing is sent.
+     * endpoint's circuit is open and this is not its probe, or its rateLimit gives this send a
+     * later slot: then nothing is sent.
      */
     async deliverAttempt(
       ref: DeliveryRef,
       attempt: number,
-      opts: { probe?: boolean } = {},
+      opts: AttemptOptions = {},
     ): Promise<AttemptResult> {
       const run = ref.run ?? 0;
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
@@ -116,6 +118,36 @@ export function createAttemptActivities({
           attempt,
           retry,
         };
+      }
+
+      // Throttle (rateLimit): every send (first attempt, retry, probe) reserves a slot on the
+      // endpoint's schedule in PostgreSQL and goes only with a send token. A wait is the workflow's
+      // durable timer: nothing is sent or recorded as an attempt, and the ask after it (`reserved`)
+      // reserves no second slot. Only for a workflow that handles `throttled`; an unthrottled
+      // endpoint costs nothing here.
+      if (opts.throttle && endpoint?.enabled && endpoint.rateLimit) {
+        const { waitMs } = await askThrottle(db, endpoint.id, endpoint.rateLimit, {
+          reserved: opts.reserved === true,
+        });
+        if (waitMs > 0) {
+          // Once per wait for a slot (a wait for a token after it changes nothing visible).
+          if (!opts.reserved)
+            await writeAsOwner(temporal, deliveryId, workflowRunId, (force) =>
+              setDeliveryStatus(db, deliveryId, run, 'throttled', { workflowRunId, force }),
+            );
+          metrics?.deliveryThrottled(endpoint.id, waitMs / 1000);
+          return {
+            outcome: 'throttled',
+            statusCode: null,
+            errorClass: null,
+            errorMessage: `throttled: ${endpoint.rateLimit.perSecond}/s, burst ${endpoint.rateLimit.burst}`,
+            durationMs: 0,
+            retryAfterMs: null,
+            attempt,
+            retry,
+            waitMs,
+          };
+        }
       }
 
       const startedAt = new Date();

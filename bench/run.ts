@@ -2,7 +2,7 @@
 // worker and API in this process), with a loopback receiver that timestamps every arrival.
 // Options: --events N (end-to-end events, default 5000), --quick (small sizes, for a smoke run;
 // writes only bench/results/quick.json),
-// --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, ceiling, fanout, hot, latency, history; a partial
+// --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, ceiling, fanout, wide, hot, throttled, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
@@ -35,6 +35,7 @@ const PHASES = [
   'fanout',
   'wide',
   'hot',
+  'throttled',
   'latency',
   'history',
 ] as const;
@@ -51,6 +52,20 @@ const INGEST_EVENTS = quick ? 500 : 5000;
 const INGEST_CONCURRENCY = 64;
 const BATCH_CONCURRENCY = 8;
 const HOT_EVENTS = quick ? 200 : 1000;
+/**
+ * The throttled phase's endpoint: a hot endpoint with a rateLimit. 50/s, burst 10, unless the hot
+ * phase measured less than twice that: then half the hot rate, so the limit bites and the phase
+ * measures sends that wait, not only sends that ask.
+ */
+const THROTTLE = { perSecond: 50, burst: 10 };
+
+/** Waits for a slot or a token so far (`hookline_throttle_wait_seconds_count`, every endpoint). */
+async function throttleWaits(stack: TestStack): Promise<number> {
+  const text = await (await fetch(`${stack.platform.apiUrl}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^hookline_throttle_wait_seconds_count\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  return n;
+}
 /** Events of the cost phase (closed loop, one endpoint each). */
 const COST_EVENTS = quick ? 200 : 1000;
 const LATENCY_SECONDS = quick ? 10 : 30;
@@ -109,14 +124,21 @@ function cpuSeconds(name: string): { self: number; child: number } {
 }
 
 /** Measures one phase: its wall time and the CPU share of this process and of the dev server. */
-async function measured<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number; cpu: string }> {
+async function measured<T>(
+  run: () => Promise<T>,
+): Promise<{ value: T; seconds: number; cpu: string; cpuSeconds: { node: number; temporal: number } }> {
   const c0 = cpuSeconds('temporal');
   const t0 = performance.now();
   const value = await run();
   const seconds = (performance.now() - t0) / 1000;
   const c1 = cpuSeconds('temporal');
   const pct = (x: number) => `${Math.round((x / seconds) * 100)} %`;
-  return { value, seconds, cpu: `node ${pct(c1.self - c0.self)}, temporal ${pct(c1.child - c0.child)}` };
+  return {
+    value,
+    seconds,
+    cpu: `node ${pct(c1.self - c0.self)}, temporal ${pct(c1.child - c0.child)}`,
+    cpuSeconds: { node: c1.self - c0.self, temporal: c1.child - c0.child },
+  };
 }
 
 /**
@@ -138,7 +160,9 @@ async function sustained(receiver: Receiver, n: number, send: (i: number) => Pro
     );
     await waitArrivals(receiver, n, label);
   });
-  return { perSecond: n / m.seconds, cpu: m.cpu };
+  // CPU ms per delivered event: this process (API, worker, the bench's client) and the dev server.
+  const cpuMs = { node: (m.cpuSeconds.node * 1000) / n, temporal: (m.cpuSeconds.temporal * 1000) / n };
+  return { perSecond: n / m.seconds, cpu: m.cpu, cpuMs };
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -337,18 +361,54 @@ async function main() {
     if (runs('hot') || runs('latency') || runs('history')) {
       await endpoints(stack, receiver, 'hot', 1, ['hot.*']);
     }
+    const rate = async (type: (i: number) => string, label: string) => {
+      const m = await sustained(receiver, HOT_EVENTS, (i) => send(stack, type(i), { i }), label);
+      cpu[label] = m.cpu;
+      await drain(stack, label);
+      return m;
+    };
     if (runs('hot')) {
       for (let k = 0; k < 10; k++) await endpoints(stack, receiver, `sp${k}-`, 1, [`sp${k}.x`]);
-      const rate = async (type: (i: number) => string, label: string) => {
-        const m = await sustained(receiver, HOT_EVENTS, (i) => send(stack, type(i), { i }), label);
-        cpu[label] = m.cpu;
-        await drain(stack, label);
-        return m.perSecond;
-      };
       const hot = await rate(() => 'hot.x', 'hot');
       const spread = await rate((i) => `sp${i % 10}.x`, 'spread');
-      results.hotEndpoint = { hotPerSecond: hot, spreadPerSecond: spread, ratio: hot / spread };
-      log(`hot ${hot.toFixed(1)}/s, spread ${spread.toFixed(1)}/s`);
+      results.hotEndpoint = {
+        hotPerSecond: hot.perSecond,
+        spreadPerSecond: spread.perSecond,
+        ratio: hot.perSecond / spread.perSecond,
+        hotCpuMsPerEvent: hot.cpuMs,
+      };
+      log(`hot ${hot.perSecond.toFixed(1)}/s, spread ${spread.perSecond.toFixed(1)}/s`);
+    }
+
+    // 5b. The same hot endpoint load to an endpoint with a rateLimit (issue #15): the sends that
+    // must wait reserve a slot, sleep on a durable timer and ask again; what that costs per event.
+    if (runs('throttled')) {
+      const hot = results.hotEndpoint?.hotPerSecond as number | undefined;
+      const limit =
+        hot !== undefined && hot < 2 * THROTTLE.perSecond
+          ? { ...THROTTLE, perSecond: Math.max(1, Math.round(hot / 2)) }
+          : THROTTLE;
+      const made = await api(stack, 'POST', '/api/endpoints', {
+        name: 'throttled',
+        url: `${receiver.url}/throttled`,
+        events: ['throttled.*'],
+        rateLimit: limit,
+      });
+      if (made.status !== 201)
+        throw new Error(`throttled endpoint: ${made.status} ${JSON.stringify(made.body)}`);
+      const waits0 = await throttleWaits(stack);
+      const m = await rate(() => 'throttled.x', 'throttled');
+      const waits = (await throttleWaits(stack)) - waits0;
+      results.throttled = {
+        waitsPerEvent: waits / HOT_EVENTS,
+        ...limit,
+        events: HOT_EVENTS,
+        deliveriesPerSecond: m.perSecond,
+        cpuMsPerEvent: m.cpuMs,
+      };
+      log(
+        `throttled ${m.perSecond.toFixed(1)}/s (limit ${limit.perSecond}/s), ${JSON.stringify(m.cpuMs)} CPU ms/event`,
+      );
     }
 
     // 6. Latency at a fixed arrival rate of about half the sustained end-to-end rate.
@@ -499,6 +559,21 @@ if (r.hotEndpoint) {
       `${r.hotEndpoint.spreadPerSecond.toFixed(1)} deliveries/s (hot/spread ${r.hotEndpoint.ratio.toFixed(2)})`,
       ratio(r.hotEndpoint.spreadPerSecond),
     ],
+  );
+}
+const cpuPerEvent = (c: { node: number; temporal: number }) =>
+  `CPU ${c.node.toFixed(1)} ms Node + ${c.temporal.toFixed(1)} ms dev server per delivered event`;
+if (r.hotEndpoint?.hotCpuMsPerEvent) {
+  rows.push(['hot endpoint, cost', cpuPerEvent(r.hotEndpoint.hotCpuMsPerEvent), '']);
+}
+if (r.throttled) {
+  rows.push(
+    [
+      `throttled hot endpoint (${r.throttled.events} events, rateLimit ${r.throttled.perSecond}/s, burst ${r.throttled.burst})`,
+      `${r.throttled.deliveriesPerSecond.toFixed(1)} deliveries/s; ${r.throttled.waitsPerEvent.toFixed(2)} durable waits per event`,
+      ratio(r.throttled.deliveriesPerSecond),
+    ],
+    ['throttled hot endpoint, cost', cpuPerEvent(r.throttled.cpuMsPerEvent), ''],
   );
 }
 if (r.latency) {

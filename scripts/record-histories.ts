@@ -208,6 +208,21 @@ try {
   await finished(`delivery:${waitEvent}:${wait}`);
   await save('deliveryWorkflow', 'cancelled-while-retrying', `delivery:${waitEvent}:${wait}`);
 
+  // Throttle (issue #15): three events to an endpoint limited to 2/s, burst 1. The ones that
+  // must wait answer `throttled`, sleep on a timer, then ask again `reserved` and send: one
+  // attempt each. The delivery that waited longest is saved.
+  const thr = await endpoint('thr', { rateLimit: { perSecond: 2, burst: 1 } });
+  const thrEvents = [await send('thr.one'), await send('thr.two'), await send('thr.three')];
+  let thrSaved = { id: '', timers: -1 };
+  for (const eventId of thrEvents) {
+    const id = `delivery:${eventId}:${thr}`;
+    await finished(id);
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const timers = events.filter((e) => e.timerStartedEventAttributes).length;
+    if (timers > thrSaved.timers) thrSaved = { id, timers };
+  }
+  await save('deliveryWorkflow', 'throttled', thrSaved.id);
+
   // Retention: an expired event goes with its delivery and attempt (one pass of the activity).
   await stack.platform.db.query(`UPDATE events SET created_at = now() - interval '40 days' WHERE id = $1`, [
     okEvent,

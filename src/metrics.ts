@@ -56,6 +56,13 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     labelNames: ['endpoint'],
     registers: [registry],
   });
+  const throttleWaits = new Histogram({
+    name: 'hookline_throttle_wait_seconds',
+    help: "Durable waits for a slot under an endpoint's rateLimit (a throttled send), by the wait",
+    labelNames: ['endpoint'],
+    buckets: [0.1, 1, 10, 60, 600, 3600],
+    registers: [registry],
+  });
   const stopped = new Counter({
     name: 'hookline_deliveries_stopped_total',
     help: 'Deliveries whose workflow an operator terminated or cancelled (each also a dead letter)',
@@ -99,6 +106,9 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
       duration.observe({ endpoint: endpoint(endpointId) }, seconds);
       if (attempt > 1) retryAttempts.inc({ endpoint: endpoint(endpointId), attempt_number: String(attempt) });
     },
+    deliveryThrottled(endpointId: string, waitSeconds: number) {
+      throttleWaits.observe({ endpoint: endpoint(endpointId) }, waitSeconds);
+    },
     eventDispatched(result: 'started' | 'already_started' | 'failed') {
       dispatched.inc({ result });
     },
@@ -140,7 +150,7 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
     observeBacklog(source: { db: Db; temporal: Client; namespace: string; taskQueue: string }) {
       new Gauge({
         name: 'hookline_queue_size',
-        help: 'Pending work: Temporal task queue backlogs and deliveries waiting to retry or for a circuit',
+        help: 'Pending work: Temporal task queue backlogs and deliveries waiting to retry, for a circuit or for a throttle slot',
         labelNames: ['queue_name'],
         registers: [registry],
         async collect() {
@@ -150,6 +160,7 @@ export function createMetrics(opts: { perEndpoint: boolean }) {
           const waiting = await waitingDeliveries(source.db);
           this.set({ queue_name: 'deliveries_retrying' }, waiting.retrying);
           this.set({ queue_name: 'deliveries_waiting_circuit' }, waiting.waitingCircuit);
+          this.set({ queue_name: 'deliveries_throttled' }, waiting.throttled);
         },
       });
       new Gauge({

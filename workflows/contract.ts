@@ -53,8 +53,11 @@ export interface DeliveryRef {
 
 /** What the deliverAttempt activity tells the delivery workflow (the response itself stays in PostgreSQL). */
 export interface AttemptResult {
-  /** `circuit_open`: not sent, no attempt spent; the endpoint's breaker is open. */
-  outcome: AttemptOutcome | 'circuit_open';
+  /**
+   * `circuit_open`: not sent, no attempt spent; the endpoint's breaker is open. `throttled`: not
+   * sent, no attempt spent; a slot under the endpoint's rateLimit is reserved `waitMs` from now.
+   */
+  outcome: AttemptOutcome | 'circuit_open' | 'throttled';
   statusCode: number | null;
   errorClass: ErrorClass | null;
   errorMessage: string | null;
@@ -64,6 +67,18 @@ export interface AttemptResult {
   attempt: number;
   /** The endpoint's retry policy as it is now (the workflow applies it). */
   retry: RetryConfig;
+  /** `throttled` only: ms until the reserved slot (the workflow sleeps, then sends `reserved`). */
+  waitMs?: number;
+}
+
+/** How the delivery workflow asks for an attempt (`deliverAttempt`'s third argument). */
+export interface AttemptOptions {
+  /** This delivery holds the half-open circuit's probe: send whatever the mirror says. */
+  probe?: boolean;
+  /** The workflow handles `throttled` (ENDPOINT_THROTTLE_PATCH): a throttled endpoint may answer it. */
+  throttle?: boolean;
+  /** A slot was reserved by the previous call (`throttled`) and waited for: send without another. */
+  reserved?: boolean;
 }
 
 export interface DeliveryProgress {
@@ -248,6 +263,14 @@ export const BREAKER_WAITER_TABLE_PATCH = 'breaker-waiter-table-1';
  * the waiter row, so the delivery does not signal its breaker. Older histories signal.
  */
 export const DELIVERY_WAITER_ROW_PATCH = 'delivery-waiter-row-1';
+
+/**
+ * Patch id: the delivery asks its attempts to honour the endpoint's rateLimit (`throttle: true`)
+ * and sleeps on a `throttled` answer. Checked once at the top of a delivery: a delivery begun
+ * before it (replaying without the marker) runs unthrottled to its end, and no activity answers
+ * `throttled` to workflow code that does not know it.
+ */
+export const ENDPOINT_THROTTLE_PATCH = 'endpoint-throttle-1';
 
 /**
  * Sent by an attempt that finds a breaker still keeping its waiters in its state: it continues as

@@ -16,11 +16,13 @@ import { nextDelay, waitBeforeRetry } from '../src/domain/retry.js';
 import {
   DELIVERY_CANCEL_PATCH,
   DELIVERY_WAITER_ROW_PATCH,
+  ENDPOINT_THROTTLE_PATCH,
   LOCAL_ACTIVITIES_PATCH,
   circuitPermitSignal,
   circuitWaitSignal,
   deliveryProgressQuery,
   searchAttributes,
+  type AttemptOptions,
   type AttemptResult,
   type CircuitPermit,
   type DeliveryProgress,
@@ -44,7 +46,8 @@ const CIRCUIT_REREGISTER = '1 hour';
 
 /**
  * Delivers one event to one endpoint under the endpoint's retry policy. Waits between attempts
- * are workflow timers, so they survive any restart; waiting for an open circuit spends no attempt.
+ * are workflow timers, so they survive any restart; waiting for an open circuit or for a slot
+ * under the endpoint's rateLimit spends no attempt.
  * Ends delivered, or as a dead letter; cancelled by an operator, it records that and ends Canceled.
  */
 export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgress> {
@@ -78,7 +81,7 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
   }
 }
 
-/** The attempt loop: the retry policy, the breaker's waits, the dead letter. */
+/** The attempt loop: the retry policy, the breaker's and the throttle's waits, the dead letter. */
 async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress): Promise<DeliveryProgress> {
   let permit: CircuitPermit | null = null;
   // The permit heard during the current attempt: the attempt registers the waiter, so the
@@ -87,6 +90,8 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
   // An attempt runs as a local activity: its result is one marker event, and the HTTP call starts
   // without a round trip through the server's activity queue. Waits stay durable timers.
   const { deliverAttempt, deadLetter } = patched(LOCAL_ACTIVITIES_PATCH) ? local : remote;
+  // Attempts may answer `throttled` (the endpoint's rateLimit) only to a delivery that handles it.
+  const throttle = patched(ENDPOINT_THROTTLE_PATCH);
   setHandler(circuitPermitSignal, (p) => void (permit = heard = p));
 
   const setStatus = (status: DeliveryStatus) => {
@@ -110,9 +115,28 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
 
   let attempt = 1;
   let probe = false;
+  let reserved = false;
   for (;;) {
     heard = null;
-    const result = await deliverAttempt(ref, attempt, probe ? { probe } : {});
+    const opts: AttemptOptions = {
+      ...(probe && { probe }),
+      ...(throttle && { throttle }),
+      ...(reserved && { reserved }),
+    };
+    const result = await deliverAttempt(ref, attempt, opts);
+    reserved = false;
+
+    if (result.outcome === 'throttled') {
+      // A slot is reserved for this send: wait for it durably, then send without asking again
+      // (the same attempt number, still the probe if it was one).
+      const wait = result.waitMs ?? 0;
+      progress.nextAttemptAt = Date.now() + wait;
+      if (progress.status !== 'throttled') setStatus('throttled');
+      await sleep(wait);
+      progress.nextAttemptAt = null;
+      reserved = true;
+      continue;
+    }
     probe = false;
 
     if (result.outcome === 'circuit_open') {

@@ -1,5 +1,5 @@
 // Create or edit an endpoint: URL, event types, headers, retry policy with its delay schedule,
-// circuit breaker, filters built from rows; the secret is shown once (creation or rotation).
+// circuit breaker, throttle, filters built from rows; the secret is shown once (creation or rotation).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { delaySchedule, resolveRetryConfig } from '../retry.js';
@@ -21,6 +21,8 @@ const blank = () => ({
     schedule: '5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000',
   },
   breaker: { threshold: 5, cooldown: 60000 },
+  // Empty: unthrottled.
+  rate: { perSecond: '', burst: '' },
   timeout: 15000,
   logic: 'AND',
   conditions: [],
@@ -46,6 +48,9 @@ function fromEndpoint(e) {
     headers: Object.entries(e.headers ?? {}).map(([name, value]) => ({ name, value })),
     retry: { ...e.retryConfig, schedule: (e.retryConfig.schedule ?? []).join(', ') },
     breaker: { ...e.circuitBreaker },
+    rate: e.rateLimit
+      ? { perSecond: e.rateLimit.perSecond, burst: e.rateLimit.burst }
+      : { perSecond: '', burst: '' },
     timeout: e.timeout,
     logic: e.filters?.logic ?? 'AND',
     conditions: flat.map((c) => ({
@@ -88,6 +93,14 @@ function toBody(f) {
       ...(f.retry.strategy === 'custom' ? { schedule } : {}),
     },
     circuitBreaker: { threshold: Number(f.breaker.threshold), cooldown: Number(f.breaker.cooldown) },
+    // No rate: unthrottled (null also clears it on an edit). No burst: the server's default (1).
+    rateLimit:
+      String(f.rate.perSecond).trim() === ''
+        ? null
+        : {
+            perSecond: Number(f.rate.perSecond),
+            ...(String(f.rate.burst).trim() === '' ? {} : { burst: Number(f.rate.burst) }),
+          },
     timeout: Number(f.timeout),
     filters: conditions.length ? { logic: f.logic, conditions } : null,
   };
@@ -261,6 +274,19 @@ export function EndpointForm({ id: routeId }) {
             ${input('circuitBreaker.cooldown', form.breaker.cooldown, (v) => set({ breaker: { ...form.breaker, cooldown: v } }), { type: 'number' })}
           <//>
         </div>
+      </fieldset>
+
+      <fieldset>
+        <legend>Throttle</legend>
+        <div class="grid">
+          <${Field} id="rateLimit.perSecond" label="Deliveries per second" error=${fieldError('rateLimit.perSecond')} hint="Empty: unthrottled. Fractions allowed (0.5 = one every 2 s).">
+            ${input('rateLimit.perSecond', form.rate.perSecond, (v) => set({ rate: { ...form.rate, perSecond: v } }), { type: 'number', min: 0.001, step: 'any' })}
+          <//>
+          <${Field} id="rateLimit.burst" label="Burst" error=${fieldError('rateLimit.burst')} hint="Deliveries that may go at once after a quiet spell (default 1).">
+            ${input('rateLimit.burst', form.rate.burst, (v) => set({ rate: { ...form.rate, burst: v } }), { type: 'number', min: 1 })}
+          <//>
+        </div>
+        <p class="hint">A delivery that must wait for its slot waits durably and spends no attempt.</p>
       </fieldset>
 
       <fieldset>

@@ -35,7 +35,7 @@ export function Monitor() {
 
   const last = samples[samples.length - 1];
   const series = (f) => samples.map((s) => ({ t: s.t, v: f(s) }));
-  const queued = (s) => s.queues.pending + s.queues.retrying + s.queues.waitingCircuit;
+  const queued = (s) => s.queues.pending + s.queues.retrying + s.queues.waitingCircuit + s.queues.throttled;
   return html`<section>
     <h1>Monitor</h1>
     <p class="hint" role="status">${connected ? 'Live: one sample a second over the last minute of traffic.' : 'Connecting…'}</p>
@@ -48,7 +48,7 @@ export function Monitor() {
         <${LineChart} label="Average response time" points=${series((s) => s.averageResponseMs ?? 0)} unit="ms" /></div>
       <div class="card"><h2>Queued deliveries</h2>
         <p class="big">${last ? queued(last) : '—'}</p>
-        <p class="hint">${last ? `pending ${last.queues.pending}, retrying ${last.queues.retrying}, waiting for a circuit ${last.queues.waitingCircuit}; Temporal backlog ${last.queues.workflowTasks} workflow / ${last.queues.activityTasks} activity tasks` : ''}</p>
+        <p class="hint">${last ? `pending ${last.queues.pending}, retrying ${last.queues.retrying}, waiting for a circuit ${last.queues.waitingCircuit}, throttled ${last.queues.throttled}; Temporal backlog ${last.queues.workflowTasks} workflow / ${last.queues.activityTasks} activity tasks` : ''}</p>
         <${LineChart} label="Queued deliveries" points=${series(queued)} /></div>
       <div class="card"><h2>Waiting for dispatch</h2>
         <p class="big" data-testid="pending-dispatch">${last ? last.queues.pendingDispatch : '—'}</p>

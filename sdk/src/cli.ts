@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { HooklineClient, HooklineError, type EventInput } from './client.js';
+import { HooklineClient, HooklineError, type EventInput, type RateLimit } from './client.js';
 import { verifyWebhook, WebhookVerificationError } from './verify.js';
 
 const USAGE = `Usage: hookline <command> [options]
@@ -15,8 +15,11 @@ Commands:
                                    send one event
   send --file events.ndjson        send every line (an event object) in batches, with progress
   endpoints list                   list endpoints
-  endpoints create --name N --url U --events a.*,b.c [--secret S]
+  endpoints create --name N --url U --events a.*,b.c [--secret S] [--rate-limit R[:B]]
                                    create an endpoint (prints its secret once)
+  endpoints update <id> [--name N] [--url U] [--events a.*,b.c] [--rate-limit R[:B] | off]
+                                   change an endpoint; --rate-limit 10:5 is 10 deliveries a
+                                   second, 5 at once (the burst, default 1); off: unthrottled
   show <eventId>                   an event, its deliveries and their attempts
   tail                             print deliveries as they happen (Ctrl-C stops)
   replay <eventId>                 deliver an event again
@@ -51,6 +54,7 @@ const { values: opts, positionals } = (() => {
         url: { type: 'string' },
         events: { type: 'string' },
         secret: { type: 'string' },
+        'rate-limit': { type: 'string' },
         endpoint: { type: 'string' },
         type: { type: 'string' },
         all: { type: 'boolean', default: false },
@@ -61,6 +65,16 @@ const { values: opts, positionals } = (() => {
     process.exit(2);
   }
 })();
+
+/** `--rate-limit 10`, `10:5` (a burst of 5), `0.5` (one every 2 s); `off` (null) clears it. */
+function rateLimitOption(text: string): RateLimit | null {
+  if (text === 'off') return null;
+  const match = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(text);
+  if (!match) throw new UsageError(`--rate-limit takes PER_SECOND[:BURST] or off, not ${text}`);
+  return { perSecond: Number(match[1]), burst: match[2] === undefined ? 1 : Number(match[2]) };
+}
+
+const rateText = (r: RateLimit | null) => (r ? `${r.perSecond}/s burst ${r.burst}` : 'unthrottled');
 
 const out = (human: string, data: unknown) =>
   process.stdout.write(opts.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
@@ -226,7 +240,7 @@ async function main(): Promise<number> {
           page.data
             .map(
               (e) =>
-                `${e.id}  ${e.enabled ? 'enabled ' : 'disabled'}  ${e.name}  ${e.url}  [${e.events.join(', ')}]`,
+                `${e.id}  ${e.enabled ? 'enabled ' : 'disabled'}  ${e.name}  ${e.url}  [${e.events.join(', ')}]  ${rateText(e.rateLimit)}`,
             )
             .join('\n') || 'no endpoints',
           page.data,
@@ -241,11 +255,27 @@ async function main(): Promise<number> {
           url: opts.url,
           events: opts.events.split(',').map((s) => s.trim()),
           ...(opts.secret ? { security: { secret: opts.secret } } : {}),
+          ...(opts['rate-limit'] ? { rateLimit: rateLimitOption(opts['rate-limit']) } : {}),
         });
         out(`${e.id} created; signing secret (shown once): ${e.security.secret}`, e);
         return 0;
       }
-      throw new UsageError('endpoints list | endpoints create');
+      if (sub === 'update') {
+        const id = arg;
+        if (!id) throw new UsageError('endpoints update needs an endpoint id');
+        const patch = {
+          ...(opts.name ? { name: opts.name } : {}),
+          ...(opts.url ? { url: opts.url } : {}),
+          ...(opts.events ? { events: opts.events.split(',').map((s) => s.trim()) } : {}),
+          ...(opts['rate-limit'] ? { rateLimit: rateLimitOption(opts['rate-limit']) } : {}),
+        };
+        if (Object.keys(patch).length === 0)
+          throw new UsageError('endpoints update needs --name, --url, --events or --rate-limit');
+        const e = await client().endpoints.update(id, patch);
+        out(`${e.id} updated: ${e.name}  ${e.url}  [${e.events.join(', ')}]  ${rateText(e.rateLimit)}`, e);
+        return 0;
+      }
+      throw new UsageError('endpoints list | endpoints create | endpoints update');
     }
     case 'show': {
       if (!sub) throw new UsageError('show needs an event id');

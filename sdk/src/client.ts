@@ -50,6 +50,12 @@ export interface Problem {
   errors?: FieldProblem[];
 }
 
+/** An endpoint's throttle: deliveries a second (fractions allowed) and how many may go at once. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
 export interface Endpoint {
   id: string;
   name: string;
@@ -57,6 +63,8 @@ export interface Endpoint {
   events: string[];
   enabled: boolean;
   security: { secret?: string; signatureHeader: string | null; previousSecretsExpireAt: string[] };
+  /** null: unthrottled. Waits for a slot are durable and spend no attempt. */
+  rateLimit: RateLimit | null;
   [field: string]: unknown;
 }
 

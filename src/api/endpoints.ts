@@ -33,6 +33,7 @@ export function endpointView(e: Endpoint, withSecret = false) {
     retryConfig: resolveRetryConfig(e.retryConfig),
     circuitBreaker: resolveCircuitConfig(e.circuitBreaker),
     filters: e.filters,
+    rateLimit: e.rateLimit,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
@@ -51,6 +52,7 @@ const fieldsOf = (b: z.output<typeof updateEndpointSchema>): EndpointChanges => 
   retryConfig: b.retryConfig,
   circuitBreaker: b.circuitBreaker,
   filters: b.filters,
+  rateLimit: b.rateLimit,
   enabled: b.enabled,
 });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
 import { filterProblems, type FilterGroup } from '../domain/filters.js';
 import { RETRY_BOUNDS } from '../domain/retry.js';
+import { DEFAULT_BURST, RATE_LIMIT_BOUNDS } from '../domain/throttle.js';
 import {
   EVENT_PATTERN_PATTERN,
   EVENT_TYPE_PATTERN,
@@ -63,6 +64,14 @@ export const circuitBreakerSchema = z
   .object({
     threshold: int(CIRCUIT_BOUNDS.threshold).optional(),
     cooldown: int(CIRCUIT_BOUNDS.cooldown).optional(),
+  })
+  .strict();
+
+/** Deliveries a second (fractions allowed) and the burst; the burst defaults to 1 (strict spacing). */
+export const rateLimitSchema = z
+  .object({
+    perSecond: z.number().min(RATE_LIMIT_BOUNDS.perSecond.min).max(RATE_LIMIT_BOUNDS.perSecond.max),
+    burst: int(RATE_LIMIT_BOUNDS.burst).default(DEFAULT_BURST),
   })
   .strict();
 
@@ -139,6 +148,7 @@ const endpointFields = {
   retryConfig: retryConfigSchema,
   circuitBreaker: circuitBreakerSchema,
   filters: filtersSchema,
+  rateLimit: rateLimitSchema,
   enabled: z.boolean(),
 };
 
@@ -172,6 +182,7 @@ export const createEndpointSchema = z
     retryConfig: endpointFields.retryConfig.optional(),
     circuitBreaker: endpointFields.circuitBreaker.optional(),
     filters: endpointFields.filters.optional(),
+    rateLimit: endpointFields.rateLimit.nullable().optional(),
     enabled: endpointFields.enabled.optional(),
   })
   .strict()
@@ -188,6 +199,7 @@ export const updateEndpointSchema = z
     retryConfig: endpointFields.retryConfig.nullable().optional(),
     circuitBreaker: endpointFields.circuitBreaker.nullable().optional(),
     filters: endpointFields.filters.nullable().optional(),
+    rateLimit: endpointFields.rateLimit.nullable().optional(),
     enabled: endpointFields.enabled.optional(),
   })
   .strict()

@@ -1,6 +1,7 @@
 import type { CircuitConfig } from '../domain/circuit.js';
 import type { FilterGroup } from '../domain/filters.js';
 import type { RetryConfigInput } from '../domain/retry.js';
+import type { RateLimit } from '../domain/throttle.js';
 import type { Db } from './pool.js';
 
 export interface Endpoint {
@@ -18,6 +19,8 @@ export interface Endpoint {
   retryConfig: RetryConfigInput | null;
   circuitBreaker: Partial<CircuitConfig> | null;
   filters: FilterGroup | null;
+  /** Deliveries a second and burst (src/db/throttle.ts); null: unthrottled. */
+  rateLimit: RateLimit | null;
   enabled: boolean;
   disabledReason: string | null;
   createdAt: Date;
@@ -40,6 +43,7 @@ interface EndpointRow {
   retry_config: RetryConfigInput | null;
   circuit_breaker: Partial<CircuitConfig> | null;
   filters: FilterGroup | null;
+  rate_limit: RateLimit | null;
   enabled: boolean;
   disabled_reason: string | null;
   created_at: Date;
@@ -60,6 +64,7 @@ const fromRow = (r: EndpointRow): Endpoint => ({
   retryConfig: r.retry_config,
   circuitBreaker: r.circuit_breaker,
   filters: r.filters,
+  rateLimit: r.rate_limit,
   enabled: r.enabled,
   disabledReason: r.disabled_reason,
   createdAt: r.created_at,
@@ -69,8 +74,8 @@ const fromRow = (r: EndpointRow): Endpoint => ({
 export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> {
   const { rows } = await db.query<EndpointRow>(
     `INSERT INTO endpoints (id, application_id, name, url, event_types, headers, secret, signature_header,
-       timeout_ms, enabled, retry_config, circuit_breaker, filters)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+       timeout_ms, enabled, retry_config, circuit_breaker, filters, rate_limit)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
     [
       e.id,
       e.applicationId,
@@ -85,6 +90,7 @@ export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> 
       e.retryConfig ? JSON.stringify(e.retryConfig) : null,
       e.circuitBreaker ? JSON.stringify(e.circuitBreaker) : null,
       e.filters ? JSON.stringify(e.filters) : null,
+      e.rateLimit ? JSON.stringify(e.rateLimit) : null,
     ],
   );
   return fromRow(rows[0]!);
@@ -123,6 +129,7 @@ export type EndpointChanges = Partial<
     | 'retryConfig'
     | 'circuitBreaker'
     | 'filters'
+    | 'rateLimit'
     | 'enabled'
   >
 >;
@@ -137,6 +144,7 @@ const COLUMNS: Record<keyof EndpointChanges, { column: string; json?: boolean }>
   retryConfig: { column: 'retry_config', json: true },
   circuitBreaker: { column: 'circuit_breaker', json: true },
   filters: { column: 'filters', json: true },
+  rateLimit: { column: 'rate_limit', json: true },
   enabled: { column: 'enabled' },
 };
 

@@ -1,18 +1,24 @@
 import type { Db } from './pool.js';
 
-/** Deliveries waiting (pending, retrying, for a circuit), of one application or of all. */
+/** Deliveries waiting (pending, retrying, for a circuit, for a throttle slot), of one application or of all. */
 export async function waitingDeliveries(
   db: Db,
   applicationId?: string,
-): Promise<{ pending: number; retrying: number; waitingCircuit: number }> {
+): Promise<{ pending: number; retrying: number; waitingCircuit: number; throttled: number }> {
   const { rows } = await db.query<{ status: string; n: string }>(
     `SELECT status, count(*) AS n FROM deliveries
-     WHERE ($1::text IS NULL OR application_id = $1) AND status IN ('pending', 'retrying', 'waiting_circuit')
+     WHERE ($1::text IS NULL OR application_id = $1)
+       AND status IN ('pending', 'retrying', 'waiting_circuit', 'throttled')
      GROUP BY status`,
     [applicationId ?? null],
   );
   const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-  return { pending: by.pending ?? 0, retrying: by.retrying ?? 0, waitingCircuit: by.waiting_circuit ?? 0 };
+  return {
+    pending: by.pending ?? 0,
+    retrying: by.retrying ?? 0,
+    waitingCircuit: by.waiting_circuit ?? 0,
+    throttled: by.throttled ?? 0,
+  };
 }
 
 /** Accepted events of an application whose workflow has not started yet, and the oldest's age (s). */

@@ -48,10 +48,12 @@ export const FINAL_EVENT_STATUSES: ReadonlySet<EventStatus> = new Set<EventStatu
   'no_match',
 ]);
 
+/** `throttled`: waiting (durably) for its slot under the endpoint's rateLimit; no attempt spent. */
 export const DELIVERY_STATUSES = [
   'pending',
   'retrying',
   'waiting_circuit',
+  'throttled',
   'delivered',
   'failed',
   'dead_lettered',

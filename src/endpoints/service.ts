@@ -45,6 +45,7 @@ export function createEndpointService({ db, temporal }: { db: Db; temporal: Clie
         retryConfig: s.retryConfig ?? null,
         circuitBreaker: s.circuitBreaker ?? null,
         filters: s.filters ?? null,
+        rateLimit: s.rateLimit ?? null,
         enabled: s.enabled ?? true,
       });
     },

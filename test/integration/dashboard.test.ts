@@ -87,6 +87,8 @@ describe('web dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Add header' }).click();
     await page.getByLabel('Header 1 name').fill('X-Team');
     await page.getByLabel('Header 1 value').fill('shop');
+    await page.getByLabel('Deliveries per second').fill('10');
+    await page.getByLabel('Burst').fill('5');
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     // The server refuses the URL; its message stands beside the URL field.
     const urlError = page.locator('#url-error');
@@ -109,6 +111,7 @@ describe('web dashboard in Chromium', () => {
     assert.deepEqual(ep.headers, { 'X-Team': 'shop' });
     assert.equal(ep.retryConfig.strategy, 'exponential');
     assert.equal(ep.retryConfig.maxAttempts, 4);
+    assert.deepEqual(ep.rateLimit, { perSecond: 10, burst: 5 });
     assert.deepEqual(ep.filters, {
       logic: 'AND',
       conditions: [{ field: 'payload.order.amount', operator: 'gt', value: 100 }],

@@ -136,6 +136,7 @@ describe("an event's status derived from its deliveries", () => {
       'pending',
       'retrying',
       'waiting_circuit',
+      'throttled',
       'delivered',
       'dead_lettered',
       'terminated',

@@ -133,6 +133,7 @@ describe('observability on the real stack', () => {
       'pending',
       'pendingDispatch',
       'retrying',
+      'throttled',
       'waitingCircuit',
       'workflowTasks',
     ]);

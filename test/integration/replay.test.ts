@@ -38,6 +38,7 @@ describe('golden histories', () => {
       'deliveryWorkflow/retries.json',
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
+      'deliveryWorkflow/throttled.json',
       'endpointWorkflow/open-probe-close.json',
       'endpointWorkflow/open-probe-close.v2.json',
       'eventWorkflow/fanout-can.run1.json',
@@ -76,7 +77,7 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 20);
+    assert.equal(count, 21);
   });
 
   it('replay against the bundle that ships (dist/workflow-bundle.js, as the compiled worker loads it)', async () => {
@@ -92,6 +93,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 20);
+    assert.equal(count, 21);
   });
 });

@@ -40,6 +40,7 @@ const endpointAt = (url: string): Endpoint => ({
   retryConfig: null,
   circuitBreaker: null,
   filters: null,
+  rateLimit: null,
   enabled: true,
   disabledReason: null,
   createdAt: new Date(),
