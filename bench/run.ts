@@ -5,6 +5,7 @@
 // --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, ceiling, fanout, wide, hot, throttled, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
+// --profile ingest|cost: a CPU profile of the main thread during that phase (bench/results/<phase>.cpuprofile).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,12 @@ import { measureCost, type CostReport } from './cost.js';
 import { measureWide, type WideReport } from './wide.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
+  options: {
+    events: { type: 'string' },
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+  },
 });
 const quick = values.quick ?? false;
 const PHASES = [
@@ -124,6 +130,53 @@ function cpuSeconds(name: string): { self: number; child: number } {
 }
 
 /** Measures one phase: its wall time and the CPU share of this process and of the dev server. */
+/**
+ * `--profile <phase>` (ingest or cost): V8's CPU profile of this process's main thread (API,
+ * worker's activities and the bench's client) during that phase, written to
+ * bench/results/<phase>.cpuprofile (open it in Chrome DevTools), with its top functions printed.
+ */
+async function profiled<T>(phase: string, run: () => Promise<T>): Promise<T> {
+  if (values.profile !== phase) return run();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir('bench/results', { recursive: true });
+    await writeFile(`bench/results/${phase}.cpuprofile`, JSON.stringify(profile));
+    log(`profile of ${phase}: bench/results/${phase}.cpuprofile; top self time:\n${topOf(profile)}`);
+  }
+}
+
+/** The functions with the most self time in a CPU profile, by function and script. */
+function topOf(profile: {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples?: number[];
+  timeDeltas?: number[];
+}): string {
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  (profile.samples ?? []).forEach((id, i) => {
+    const dt = profile.timeDeltas?.[i] ?? 0;
+    const f = byNode.get(id)!.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|activities|workflows|bench)\//, '$1/')}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  return [...self]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([k, t]) => `  ${((t / total) * 100).toFixed(1).padStart(5)} %  ${k}`)
+    .join('\n');
+}
+
 async function measured<T>(
   run: () => Promise<T>,
 ): Promise<{ value: T; seconds: number; cpu: string; cpuSeconds: { node: number; temporal: number } }> {
@@ -258,8 +311,10 @@ async function main() {
 
     // 2. Ingest: events accepted per second (a type no endpoint matches).
     if (runs('ingest')) {
-      const single = await measured(() =>
-        pool(INGEST_EVENTS, INGEST_CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest single'),
+      const single = await profiled('ingest', () =>
+        measured(() =>
+          pool(INGEST_EVENTS, INGEST_CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest single'),
+        ),
       );
       await drain(stack, 'ingest single');
       const batches = INGEST_EVENTS / 100;
@@ -305,18 +360,20 @@ async function main() {
     // 3b. Cost per delivered event at a steady closed-loop load (one endpoint each).
     if (runs('cost')) {
       await endpoints(stack, receiver, 'cost', 1, ['cost.x']);
-      results.cost = await measureCost({
-        stack,
-        receiver,
-        n: COST_EVENTS,
-        window: WINDOW,
-        send: async (i) => {
-          const r = await post(stack, '/api/events', { type: 'cost.x', payload: { i } });
-          if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
-          return r.body.eventId as string;
-        },
-        logLines: () => logLines,
-      });
+      results.cost = await profiled('cost', () =>
+        measureCost({
+          stack,
+          receiver,
+          n: COST_EVENTS,
+          window: WINDOW,
+          send: async (i) => {
+            const r = await post(stack, '/api/events', { type: 'cost.x', payload: { i } });
+            if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
+            return r.body.eventId as string;
+          },
+          logLines: () => logLines,
+        }),
+      );
       log(`cost ${JSON.stringify(results.cost)}`);
       await drain(stack, 'cost');
     }
