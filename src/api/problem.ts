@@ -1,14 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import type { FieldProblem } from '../domain/input.js';
 import { DEPENDENCY_RETRY_AFTER_S, dependencyDown } from './unavailable.js';
 
-/** RFC 9457 problem details; `errors` lists every field problem at once. */
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
+export type { FieldProblem };
 
+/** RFC 9457 problem details; `errors` lists every field problem at once. */
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,

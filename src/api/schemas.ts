@@ -4,12 +4,7 @@ import { CIRCUIT_BOUNDS } from '../domain/circuit.js';
 import { filterProblems, type FilterGroup } from '../domain/filters.js';
 import { RETRY_BOUNDS } from '../domain/retry.js';
 import { DEFAULT_BURST, RATE_LIMIT_BOUNDS } from '../domain/throttle.js';
-import {
-  EVENT_PATTERN_PATTERN,
-  EVENT_TYPE_PATTERN,
-  isValidEventPattern,
-  isValidEventType,
-} from '../domain/routing.js';
+import { EVENT_PATTERN_PATTERN, isValidEventPattern } from '../domain/routing.js';
 import { refuseUnstorable, text } from './input.js';
 
 /** Request bodies, as in the guide. These schemas are what validates requests. */
@@ -228,29 +223,5 @@ export const pageQuerySchema = z.object({
   cursor: text(100).optional(),
 });
 
-export const createEventSchema = z.strictObject({
-  type: text(200)
-    .refine(isValidEventType, { message: 'must be a dotted event type such as order.created' })
-    .meta({ pattern: EVENT_TYPE_PATTERN }),
-  source: text(200).optional(),
-  payload: z
-    .unknown()
-    .refine((v) => v !== undefined, { message: 'is required' })
-    .superRefine(refuseUnstorable),
-  options: z
-    .object({
-      priority: z.enum(['high', 'normal', 'low']).optional(),
-      delay: z
-        .number()
-        .int()
-        .min(0)
-        .max(7 * 24 * 3600 * 1000)
-        .optional(),
-      tags: z.array(text(100)).max(50).optional(),
-      idempotencyKey: text(200).optional(),
-    })
-    .default({}),
-});
-
-/** An event as the API accepts it, validated. */
-export type CreateEvent = z.output<typeof createEventSchema>;
+// The event as intake accepts it is the intake's (src/ingest/event.ts); documented here too.
+export { createEventSchema, type CreateEvent } from '../ingest/event.js';

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { createEventSchema, type CreateEvent } from '../api/schemas.js';
+import { createEventSchema, type CreateEvent } from './event.js';
 import { insertEvents, type NewEvent, type StoredEvent } from '../db/events.js';
 import { newId } from '../db/ids.js';
 import type { Db } from '../db/pool.js';
 import type { Metrics } from '../metrics.js';
 import { IngestRejected, type PluginHost } from '../plugins/host.js';
-import type { FieldProblem } from '../api/problem.js';
+import type { FieldProblem } from '../domain/input.js';
 import type { BacklogWatch } from './backlog.js';
 import { IMMEDIATE_LEASE_MS, type Dispatcher } from './dispatcher.js';
 import { groupCommit } from './group-commit.js';
