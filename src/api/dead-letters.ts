@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { findDeadLetters, getDeadLetter, type DeadLetter } from '../db/dead-letters.js';
+import { findDeadLetters, type DeadLetter } from '../db/dead-letters.js';
 import type { Db } from '../db/pool.js';
 import type { Replay } from '../replay/replay.js';
 import type { ApiDocs } from './docs.js';
@@ -88,14 +88,16 @@ export function deadLetterRoutes({ db, replay, docs }: { db: Db; replay: Replay;
       errors: { 409: 'Already replayed, or its delivery is still running' },
     },
     async (req, res) => {
-      const dead = await getDeadLetter(db, req.applicationId, req.params.id);
-      if (!dead) throw notFound('dead letter');
-      const r = await replay.replayDeadLetter(dead);
+      const r = await replay.replayDeadLetterById(req.applicationId, req.params.id);
+      if (!r) throw notFound('dead letter');
       if ('refused' in r)
         throw new HttpProblem(409, r.refused === 'busy' ? 'Still delivering' : 'Already replayed', r.reason);
-      res
-        .status(202)
-        .json({ deadLetterId: dead.id, deliveryId: r.deliveryId, run: r.run, workflowId: r.deliveryId });
+      res.status(202).json({
+        deadLetterId: req.params.id,
+        deliveryId: r.deliveryId,
+        run: r.run,
+        workflowId: r.deliveryId,
+      });
     },
   );
 

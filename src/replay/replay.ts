@@ -3,6 +3,7 @@ import { mapBounded } from '../concurrency.js';
 import {
   claimReplay,
   findDeadLetters,
+  getDeadLetter,
   releaseReplay,
   setReplayRun,
   type DeadLetter,
@@ -66,6 +67,12 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
 
   return {
     replayDeadLetter,
+
+    /** A dead letter of the application by id: undefined when it has none such. */
+    async replayDeadLetterById(applicationId: string, id: string) {
+      const dead = await getDeadLetter(db, applicationId, id);
+      return dead && replayDeadLetter(dead);
+    },
 
     /** Every not-yet-replayed dead letter matching the filter: what started, and what was skipped. */
     async replayDeadLetters(applicationId: string, filter: Omit<DeadLetterQuery, 'replayed' | 'resolved'>) {
