@@ -249,8 +249,8 @@ export function eventRoutes({
       errors: { 409: 'The event or one of its deliveries is still being delivered' },
     },
     async (req, res) => {
-      const event = await load(req.applicationId, req.params.id);
-      const r = await replay.replayEvent(event);
+      const r = await replay.replayEventById(req.applicationId, req.params.id);
+      if (!r) throw notFound('event');
       if ('refused' in r)
         throw new HttpProblem(
           409,
@@ -258,7 +258,7 @@ export function eventRoutes({
           r.reason,
         );
       res.status(202).json({
-        eventId: event.id,
+        eventId: req.params.id,
         replay: r.replays,
         workflowId: r.workflowId,
         temporalUiUrl: uiLink(r.workflowId),

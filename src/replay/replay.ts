@@ -92,6 +92,12 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
       return { started, skipped };
     },
 
+    /** An event of the application by id (see replayEvent): undefined when it has none such. */
+    async replayEventById(applicationId: string, id: string) {
+      const event = await getEvent(db, id, applicationId);
+      return event && this.replayEvent(event);
+    },
+
     /** Delivers the event again to the endpoints that match it now, each delivery as a new run. */
     async replayEvent(event: StoredEvent): Promise<{ replays: number; workflowId: string } | NotReplayed> {
       if (!event.dispatchedAt)
