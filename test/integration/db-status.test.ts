@@ -1,31 +1,16 @@
 // The event's status derived in PostgreSQL from its deliveries (migration 007), on a real
 // embedded PostgreSQL and without Temporal: the triggers, the counters and the recount.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/postgres.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createPool, type Db } from '../../src/db/pool.js';
-import { freePort } from '../helpers/ports.js';
+import { before, describe, it } from 'node:test';
+import type { Db } from '../../src/db/pool.js';
+import { migratedPostgres } from '../helpers/postgres.js';
 
 describe("an event's status derived from its deliveries", () => {
-  let dir: string;
-  let pg: EmbeddedPostgresHandle;
+  const postgres = migratedPostgres('dbstatus');
   let db: Db;
   let n = 0;
-  before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'hookline-dbstatus-'));
-    pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
-    db = createPool(pg.url);
-    await migrate(db);
-    await db.query(`INSERT INTO applications (id, name) VALUES ('app', 'app')`);
-  });
-  after(async () => {
-    await db?.end();
-    await pg?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    db = postgres.db();
   });
 
   const newEvent = async () => {

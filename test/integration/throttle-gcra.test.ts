@@ -2,17 +2,12 @@
 // arithmetic of the schedule, sends woken late that must not bunch, and deliveries on 40
 // connections at once, whose sends must never go faster than the rate allows.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { insertEndpoint } from '../../src/db/endpoints.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createPool, type Db } from '../../src/db/pool.js';
+import type { Db } from '../../src/db/pool.js';
 import { askThrottle } from '../../src/db/throttle.js';
 import type { RateLimit } from '../../src/domain/throttle.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/postgres.js';
-import { freePort } from '../helpers/ports.js';
+import { migratedPostgres } from '../helpers/postgres.js';
 
 /**
  * GCRA's promise over sorted send times: any `k` consecutive sends span at least (k − burst)·T,
@@ -44,21 +39,11 @@ function busiestWindow(times: number[], ms: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("an endpoint's throttle in PostgreSQL (GCRA with reservation)", () => {
-  let dir: string;
-  let pg: EmbeddedPostgresHandle;
+  const postgres = migratedPostgres('throttle', 40);
   let db: Db;
   let n = 0;
-  before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'hookline-throttle-'));
-    pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
-    db = createPool(pg.url, 40);
-    await migrate(db);
-    await db.query(`INSERT INTO applications (id, name) VALUES ('app', 'app')`);
-  });
-  after(async () => {
-    await db?.end();
-    await pg?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    db = postgres.db();
   });
 
   const endpoint = async (rateLimit: RateLimit) => {
