@@ -6,10 +6,9 @@ import { resolveCircuitConfig } from '../src/domain/circuit.js';
 import { deliveryWorkflowId } from '../src/domain/ids.js';
 import { resolveRetryConfig } from '../src/domain/retry.js';
 import { registerWaiter, unregisterWaiter } from '../src/db/circuit-waiters.js';
-import { getCircuit } from '../src/db/circuits.js';
+import { loadAttemptContext } from '../src/db/attempt-context.js';
 import { ensureDelivery, recordAttempt, setDeliveryStatus } from '../src/db/deliveries.js';
-import { disableEndpoint, getEndpoint } from '../src/db/endpoints.js';
-import { getEvent } from '../src/db/events.js';
+import { disableEndpoint } from '../src/db/endpoints.js';
 import type { Db } from '../src/db/pool.js';
 import { askThrottle } from '../src/db/throttle.js';
 import type { Metrics } from '../src/metrics.js';
@@ -72,11 +71,8 @@ export function createAttemptActivities({
       const deliveryId = deliveryWorkflowId(ref.eventId, ref.endpointId);
       // Attempts are keyed by the Temporal run too: a reset run's attempt 1 is not the old run's.
       const workflowRunId = currentRunId();
-      const [event, endpoint, mirror] = await Promise.all([
-        getEvent(db, ref.eventId, ref.applicationId),
-        getEndpoint(db, ref.applicationId, ref.endpointId),
-        getCircuit(db, ref.endpointId),
-      ]);
+      // One statement reads the event, the endpoint and its circuit mirror.
+      const { event, endpoint, circuit: mirror } = await loadAttemptContext(db, ref);
       const retry = resolveRetryConfig(endpoint?.retryConfig);
       // Its application was deleted meanwhile (the cascade removed the event): nothing to send.
       if (!event) return { ...withoutRecord(notSent('the event no longer exists')), attempt, retry };

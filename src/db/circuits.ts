@@ -65,28 +65,33 @@ export async function claimDownEndpoints(db: Db, downAfterMs: number) {
   return rows.map((r) => ({ endpoint: { id: r.id, name: r.name, url: r.url }, downSince: r.down_since }));
 }
 
+/** A row of `endpoint_circuits`. */
+export interface CircuitRow {
+  endpoint_id: string;
+  state: CircuitState;
+  consecutive_failures: number;
+  open_until: Date | null;
+  seq: string;
+  waiter_table: boolean;
+  probe_until: Date | null;
+}
+
+/** A row of `endpoint_circuits` as the mirror (exported for the attempt's combined read). */
+export const circuitFromRow = (r: CircuitRow): CircuitMirror => ({
+  endpointId: r.endpoint_id,
+  state: r.state,
+  consecutiveFailures: r.consecutive_failures,
+  openUntil: r.open_until,
+  seq: Number(r.seq),
+  waiterTable: r.waiter_table,
+  probeUntil: r.probe_until,
+});
+
 export async function getCircuit(db: Db, endpointId: string): Promise<CircuitMirror | undefined> {
-  const { rows } = await db.query<{
-    endpoint_id: string;
-    state: CircuitState;
-    consecutive_failures: number;
-    open_until: Date | null;
-    seq: string;
-    waiter_table: boolean;
-    probe_until: Date | null;
-  }>('SELECT * FROM endpoint_circuits WHERE endpoint_id = $1', [endpointId]);
-  const r = rows[0];
-  return (
-    r && {
-      endpointId: r.endpoint_id,
-      state: r.state,
-      consecutiveFailures: r.consecutive_failures,
-      openUntil: r.open_until,
-      seq: Number(r.seq),
-      waiterTable: r.waiter_table,
-      probeUntil: r.probe_until,
-    }
-  );
+  const { rows } = await db.query<CircuitRow>('SELECT * FROM endpoint_circuits WHERE endpoint_id = $1', [
+    endpointId,
+  ]);
+  return rows[0] && circuitFromRow(rows[0]);
 }
 
 /** The name and URL of an endpoint by id (for notifications; any application). */

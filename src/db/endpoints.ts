@@ -29,7 +29,7 @@ export interface Endpoint {
 
 export type NewEndpoint = Omit<Endpoint, 'createdAt' | 'updatedAt' | 'disabledReason' | 'previousSecrets'>;
 
-interface EndpointRow {
+export interface EndpointRow {
   id: string;
   application_id: string;
   name: string;
@@ -50,7 +50,8 @@ interface EndpointRow {
   updated_at: Date;
 }
 
-const fromRow = (r: EndpointRow): Endpoint => ({
+/** A row of `endpoints` as the endpoint (exported for the attempt's combined read). */
+export const endpointFromRow = (r: EndpointRow): Endpoint => ({
   id: r.id,
   applicationId: r.application_id,
   name: r.name,
@@ -93,7 +94,7 @@ export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> 
       e.rateLimit ? JSON.stringify(e.rateLimit) : null,
     ],
   );
-  return fromRow(rows[0]!);
+  return endpointFromRow(rows[0]!);
 }
 
 export async function getEndpoint(db: Db, applicationId: string, id: string): Promise<Endpoint | undefined> {
@@ -101,7 +102,7 @@ export async function getEndpoint(db: Db, applicationId: string, id: string): Pr
     'SELECT * FROM endpoints WHERE id = $1 AND application_id = $2',
     [id, applicationId],
   );
-  return rows[0] && fromRow(rows[0]);
+  return rows[0] && endpointFromRow(rows[0]);
 }
 
 /** A page of endpoints in creation order (ids sort by creation time), after `cursor`. */
@@ -114,7 +115,7 @@ export async function listEndpoints(
     `SELECT * FROM endpoints WHERE application_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
     [applicationId, page.cursor ?? null, page.limit],
   );
-  return rows.map(fromRow);
+  return rows.map(endpointFromRow);
 }
 
 export type EndpointChanges = Partial<
@@ -169,7 +170,7 @@ export async function updateEndpoint(
     `UPDATE endpoints SET ${sets.join(', ')} WHERE id = $1 AND application_id = $2 RETURNING *`,
     values,
   );
-  return rows[0] && fromRow(rows[0]);
+  return rows[0] && endpointFromRow(rows[0]);
 }
 
 export async function deleteEndpoint(db: Db, applicationId: string, id: string): Promise<boolean> {
@@ -207,7 +208,7 @@ export async function rotateSecret(
      WHERE id = $1 AND application_id = $2 RETURNING *`,
     [id, applicationId, secret, Date.now() + graceMs, Date.now(), graceMs],
   );
-  return rows[0] && fromRow(rows[0]);
+  return rows[0] && endpointFromRow(rows[0]);
 }
 
 export interface EndpointStats {
@@ -242,7 +243,7 @@ export async function listEnabledEndpoints(db: Db, applicationId: string): Promi
     'SELECT * FROM endpoints WHERE application_id = $1 AND enabled ORDER BY id',
     [applicationId],
   );
-  return rows.map(fromRow);
+  return rows.map(endpointFromRow);
 }
 
 /** A keyset page of the application's enabled endpoints after `after` (the fan-out's scan). */
@@ -256,7 +257,7 @@ export async function listEnabledEndpointsAfter(
     'SELECT * FROM endpoints WHERE application_id = $1 AND enabled AND id > $2 ORDER BY id LIMIT $3',
     [applicationId, after ?? '', limit],
   );
-  return rows.map(fromRow);
+  return rows.map(endpointFromRow);
 }
 
 /** Stops deliveries to an endpoint (a 410 Gone from the receiver, or an operator). */

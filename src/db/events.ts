@@ -27,7 +27,7 @@ export interface StoredEvent {
 
 export type EventProgress = Omit<DeliveryCounts, 'asOf' | 'matched'>;
 
-interface EventRow extends CounterColumns {
+export interface EventRow extends CounterColumns {
   id: string;
   application_id: string;
   type: string;
@@ -45,7 +45,8 @@ interface EventRow extends CounterColumns {
   dispatched_at: Date | null;
 }
 
-const fromRow = (r: EventRow): StoredEvent => ({
+/** A row of `events` as the event (exported for the attempt's combined read). */
+export const eventFromRow = (r: EventRow): StoredEvent => ({
   id: r.id,
   applicationId: r.application_id,
   type: r.type,
@@ -112,7 +113,7 @@ export async function insertEvents(
      RETURNING *`,
     params,
   );
-  const inserted = new Map(rows.map((r) => [r.id, fromRow(r)]));
+  const inserted = new Map(rows.map((r) => [r.id, eventFromRow(r)]));
   const missing = events.filter((e) => !inserted.has(e.id));
   const holders = new Map<string, StoredEvent>();
   if (missing.length) {
@@ -122,7 +123,7 @@ export async function insertEvents(
          ON e.application_id = k.application_id AND e.idempotency_key = k.idempotency_key`,
       [missing.map((e) => e.applicationId), missing.map((e) => e.idempotencyKey)],
     );
-    for (const r of found.rows) holders.set(`${r.application_id}\u0000${r.idempotency_key}`, fromRow(r));
+    for (const r of found.rows) holders.set(`${r.application_id}\u0000${r.idempotency_key}`, eventFromRow(r));
   }
   return events.map((e) => {
     const created = inserted.get(e.id);
@@ -147,7 +148,7 @@ export async function getEvent(db: Db, id: string, applicationId?: string): Prom
     'SELECT * FROM events WHERE id = $1 AND ($2::text IS NULL OR application_id = $2)',
     [id, applicationId ?? null],
   );
-  return rows[0] && fromRow(rows[0]);
+  return rows[0] && eventFromRow(rows[0]);
 }
 
 /**
@@ -187,7 +188,7 @@ export async function claimForDispatch(db: Db, limit: number, leaseMs: number): 
   );
   const rank = { high: 0, normal: 1, low: 2 } as const;
   return rows
-    .map(fromRow)
+    .map(eventFromRow)
     .sort((a, b) => rank[a.priority] - rank[b.priority] || a.createdAt.getTime() - b.createdAt.getTime());
 }
 
@@ -252,7 +253,7 @@ export async function listEvents(db: Db, applicationId: string, q: EventQuery): 
       q.limit,
     ],
   );
-  return rows.map(fromRow);
+  return rows.map(eventFromRow);
 }
 
 /**
