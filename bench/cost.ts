@@ -1,68 +1,10 @@
-// The cost of one delivered event, at a steady closed-loop load: CPU of each process, Temporal
+// The cost of one delivered event, at a steady closed-loop load: CPU of each process (found by
+// pid, bench/processes.ts: the dev server or a real server and its PostgreSQL), Temporal
 // history events, workflow tasks, state transitions and visibility writes, PostgreSQL
 // transactions and row writes, log lines. Used by `npm run bench` (phase `cost`).
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Receiver } from '../test/helpers/receiver.js';
 import { api, type TestStack } from '../test/helpers/stack.js';
-
-const TICKS = 100; // clock ticks per second in /proc (USER_HZ)
-
-function stat(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds of a process, its reaped children included (utime, stime, cutime, cstime). */
-function cpuOf(pid: number): number {
-  const f = stat(pid);
-  if (!f) return 0;
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
-}
-
-const pids = () =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-
-/** A process and its live children, by /proc parent links. */
-function treeCpu(root: number): number {
-  let total = cpuOf(root);
-  for (const pid of pids()) {
-    const f = stat(pid);
-    if (f && Number(f[1]) === root) total += (Number(f[11]) + Number(f[12])) / TICKS;
-  }
-  return total;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The stack's embedded dev server and PostgreSQL postmaster, by their data dir. */
-function embedded(stack: TestStack): { temporal?: number; postgres?: number } {
-  const temporal = pids().find((p) => {
-    const c = cmdline(p);
-    return c.includes('start-dev') && c.includes(stack.dataDir);
-  });
-  let postgres: number | undefined;
-  try {
-    postgres = Number(
-      readFileSync(path.join(stack.dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
-    );
-  } catch {
-    postgres = undefined;
-  }
-  return { temporal, postgres };
-}
+import { cpuBetween, cpuSnapshot, type BenchProcess } from './processes.js';
 
 async function pgCounters(stack: TestStack) {
   const { rows } = await stack.platform.db.query<{ xacts: string; writes: string }>(
@@ -90,8 +32,10 @@ export interface CostReport {
   events: number;
   seconds: number;
   deliveriesPerSecond: number;
-  /** CPU ms per delivered event. */
+  /** CPU ms per delivered event: Node processes, the Temporal engine, PostgreSQL (all clusters). */
   cpuMs: { node: number; temporal: number; postgres: number; total: number };
+  /** CPU ms per delivered event of each process (bench/processes.ts). */
+  processes: Array<{ name: string; kind: BenchProcess['kind']; ms: number }>;
   /** Per delivered event (one event, one endpoint): from a sample of the phase's workflows. */
   temporal: {
     historyEvents: number;
@@ -116,16 +60,15 @@ export async function measureCost(opts: {
   window: number;
   send: (i: number) => Promise<string>;
   logLines: () => number;
+  /** The processes whose CPU counts (bench/processes.ts). */
+  processes: BenchProcess[];
   sample?: number;
 }): Promise<CostReport> {
   const { stack, receiver, n, window, send, logLines } = opts;
-  const parts = embedded(stack);
   receiver.received.length = 0;
   const eventIds: string[] = [];
   const before = {
-    node: process.cpuUsage(),
-    temporal: parts.temporal ? treeCpu(parts.temporal) : 0,
-    postgres: parts.postgres ? treeCpu(parts.postgres) : 0,
+    cpu: cpuSnapshot(opts.processes),
     pg: await pgCounters(stack),
     logs: logLines(),
     at: performance.now(),
@@ -141,26 +84,24 @@ export async function measureCost(opts: {
   await Promise.all(Array.from({ length: Math.min(64, window) }, lane));
   await receiver.waitFor(n, { timeoutMs: 20 * 60_000 });
   const seconds = (performance.now() - before.at) / 1000;
-  const node = process.cpuUsage(before.node);
+  const used = cpuBetween(before.cpu, cpuSnapshot(opts.processes));
   await new Promise((r) => setTimeout(r, 1_500)); // PostgreSQL publishes its counters within a second
   const pg = await pgCounters(stack);
-  const after = {
-    temporal: parts.temporal ? treeCpu(parts.temporal) : 0,
-    postgres: parts.postgres ? treeCpu(parts.postgres) : 0,
-    logs: logLines(),
-  };
+  const after = { logs: logLines() };
   const per = (x: number) => x / n;
-  const cpuMs = {
-    node: per(((node.user + node.system) / 1e6) * 1000),
-    temporal: per((after.temporal - before.temporal) * 1000),
-    postgres: per((after.postgres - before.postgres) * 1000),
-    total: 0,
-  };
+  const processes = used.map((u) => ({
+    name: u.process.name,
+    kind: u.process.kind,
+    ms: per(u.seconds * 1000),
+  }));
+  const sum = (kind: BenchProcess['kind']) =>
+    processes.filter((p) => p.kind === kind).reduce((a, p) => a + p.ms, 0);
+  const cpuMs = { node: sum('node'), temporal: sum('temporal'), postgres: sum('postgres'), total: 0 };
   cpuMs.total = cpuMs.node + cpuMs.temporal + cpuMs.postgres;
 
   // History facts from a sample: the event's workflow plus its delivery's.
   const sample = eventIds.slice(0, opts.sample ?? 20);
-  const sum = {
+  const facts = {
     historyEvents: 0,
     historyBytes: 0,
     workflowTasks: 0,
@@ -172,11 +113,11 @@ export async function measureCost(opts: {
     const ids = [`event:${eventId}`, ...(detail.body.deliveries as Array<{ id: string }>).map((d) => d.id)];
     for (const id of ids) {
       const h = await historyOf(stack, id);
-      sum.historyEvents += h.events;
-      sum.historyBytes += h.bytes;
-      sum.workflowTasks += h.workflowTasks;
-      sum.stateTransitions += h.stateTransitions;
-      sum.visibilityWrites += 2 + h.upserts; // its start, its close, each upsert
+      facts.historyEvents += h.events;
+      facts.historyBytes += h.bytes;
+      facts.workflowTasks += h.workflowTasks;
+      facts.stateTransitions += h.stateTransitions;
+      facts.visibilityWrites += 2 + h.upserts; // its start, its close, each upsert
     }
   }
   const avg = (x: number) => x / Math.max(1, sample.length);
@@ -185,12 +126,13 @@ export async function measureCost(opts: {
     seconds,
     deliveriesPerSecond: n / seconds,
     cpuMs,
+    processes,
     temporal: {
-      historyEvents: avg(sum.historyEvents),
-      historyBytes: avg(sum.historyBytes),
-      workflowTasks: avg(sum.workflowTasks),
-      stateTransitions: avg(sum.stateTransitions),
-      visibilityWrites: avg(sum.visibilityWrites),
+      historyEvents: avg(facts.historyEvents),
+      historyBytes: avg(facts.historyBytes),
+      workflowTasks: avg(facts.workflowTasks),
+      stateTransitions: avg(facts.stateTransitions),
+      visibilityWrites: avg(facts.visibilityWrites),
     },
     postgres: { transactions: per(pg.xacts - before.pg.xacts), rowWrites: per(pg.writes - before.pg.writes) },
     logLines: per(after.logs - before.logs),

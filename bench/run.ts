@@ -5,9 +5,12 @@
 // --only e2e,hot,… (run some phases: limit, ingest, e2e, cost, fanout, hot, latency, history; a partial
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
+// --workers N: the in-process worker plus N-1 worker processes (`npm start`'s entry point,
+// HOOKLINE_ROLE=worker) on the same task queue; every process's CPU is counted.
+// With TEMPORAL_ADDRESS set, no dev server starts: the run uses that Temporal (a real server:
+// `npx tsx bench/real-server.ts -- npx tsx bench/run.ts …`, which also names its pids).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,12 +20,21 @@ import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
+import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process.js';
 import { measureCost, type CostReport } from './cost.js';
+import { benchProcesses, cpuBetween, cpuSnapshot, type BenchProcess } from './processes.js';
 import { measureWide, type WideReport } from './wide.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } },
+  options: {
+    events: { type: 'string' },
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    workers: { type: 'string' },
+  },
 });
+const WORKERS = Number(values.workers ?? 1);
+if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('--workers must be a whole number ≥ 1');
 const quick = values.quick ?? false;
 const PHASES = ['limit', 'ingest', 'e2e', 'cost', 'fanout', 'wide', 'hot', 'latency', 'history'] as const;
 const only = values.only ? new Set(values.only.split(',')) : null;
@@ -76,34 +88,18 @@ async function waitArrivals(receiver: Receiver, count: number, label: string, ti
   }
 }
 
-/** CPU seconds used so far by this process and by the child process named `name` (Linux /proc). */
-function cpuSeconds(name: string): { self: number; child: number } {
-  const self = process.cpuUsage();
-  let child = 0;
-  try {
-    const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-    for (const line of out.trim().split('\n')) {
-      const [pid, comm] = line.trim().split(/\s+/);
-      if (comm !== name) continue;
-      // Fields 14 and 15 of /proc/<pid>/stat: utime and stime in clock ticks (100 per second).
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      child += (Number(fields[11]) + Number(fields[12])) / 100;
-    }
-  } catch {
-    // Not Linux, or no such child: report the process only.
-  }
-  return { self: (self.user + self.system) / 1e6, child };
-}
+/** The processes whose CPU each phase reports (set once the stack and workers run). */
+let processes: BenchProcess[] = [];
 
-/** Measures one phase: its wall time and the CPU share of this process and of the dev server. */
+/** Measures one phase: its wall time and the CPU share of every process of the run. */
 async function measured<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number; cpu: string }> {
-  const c0 = cpuSeconds('temporal');
+  const c0 = cpuSnapshot(processes);
   const t0 = performance.now();
   const value = await run();
   const seconds = (performance.now() - t0) / 1000;
-  const c1 = cpuSeconds('temporal');
+  const used = cpuBetween(c0, cpuSnapshot(processes));
   const pct = (x: number) => `${Math.round((x / seconds) * 100)} %`;
-  return { value, seconds, cpu: `node ${pct(c1.self - c0.self)}, temporal ${pct(c1.child - c0.child)}` };
+  return { value, seconds, cpu: used.map((u) => `${u.process.label} ${pct(u.seconds)}`).join(', ') };
 }
 
 /**
@@ -178,13 +174,46 @@ async function main() {
   const receiver = await startReceiver();
   // Logs at `npm start`'s level (info), counted, not kept: the cost phase reports lines per event.
   let logLines = 0;
+  const external = process.env.TEMPORAL_ADDRESS;
   const stack = await startStack({
-    env: { HOOKLINE_RATE_LIMIT: '0' },
+    env: {
+      HOOKLINE_RATE_LIMIT: '0',
+      ...(external ? { TEMPORAL_ADDRESS: external } : {}),
+      ...(process.env.TEMPORAL_NAMESPACE ? { TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE } : {}),
+    },
     logSink: { level: 'info', write: () => void logLines++ },
   });
   const results: Record<string, any> = {};
   const cpu: Record<string, string> = {};
+  const workers: WorkerProcess[] = [];
   try {
+    // Extra workers log at the same level as this process; their lines are counted from their output.
+    for (let k = 2; k <= WORKERS; k++) {
+      log(`starting worker process ${k}`);
+      workers.push(await startWorkerProcess(stack, `worker${k}`, { HOOKLINE_LOG_LEVEL: 'info' }));
+    }
+    const workerLines = () =>
+      workers.reduce(
+        (n, w) =>
+          n +
+          w
+            .output()
+            .split('\n')
+            .filter((l) => l.startsWith('{')).length,
+        0,
+      );
+    processes = benchProcesses(
+      stack,
+      workers.map((w) => ({ pid: w.child.pid! })),
+    );
+    const system = await stack.platform.temporal.workflowService.getSystemInfo({});
+    results.temporal = {
+      engine: external ? `Temporal Server at ${external}` : 'embedded dev server',
+      serverVersion: system.serverVersion,
+    };
+    results.workers = WORKERS;
+    results.processes = processes.map((p) => ({ name: p.name, pid: p.pid }));
+    log(`processes: ${processes.map((p) => `${p.label} ${p.pid}`).join(', ')}`);
     // 1. The limit: signed undici POSTs straight to the receiver.
     {
       const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
@@ -278,7 +307,8 @@ async function main() {
           if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
           return r.body.eventId as string;
         },
-        logLines: () => logLines,
+        logLines: () => logLines + workerLines(),
+        processes,
       });
       log(`cost ${JSON.stringify(results.cost)}`);
       await drain(stack, 'cost');
@@ -396,6 +426,7 @@ async function main() {
   } finally {
     clearInterval(sampler);
     await client.close();
+    for (const w of workers) await w.stop();
     await stack.stop();
     await receiver.close();
   }
@@ -522,17 +553,15 @@ function costRows(c: CostReport): string {
     '',
     '| per delivered event | value |',
     '| --- | --- |',
-    `| CPU, Node (API + worker + the bench's client) | ${f(c.cpuMs.node)} ms |`,
-    `| CPU, Temporal dev server | ${f(c.cpuMs.temporal)} ms |`,
-    `| CPU, PostgreSQL | ${f(c.cpuMs.postgres)} ms |`,
+    ...c.processes.map((p) => `| CPU, ${p.name} | ${f(p.ms)} ms |`),
     `| CPU, all (reference: a Rust peer on this machine, ≈ 2 ms) | ${f(c.cpuMs.total)} ms |`,
     `| Temporal history events (event + delivery workflow) | ${f(c.temporal.historyEvents)} |`,
     `| Temporal history size (JSON) | ${f(c.temporal.historyBytes / 1024)} KiB |`,
     `| workflow tasks | ${f(c.temporal.workflowTasks)} |`,
     `| state transitions (describe) | ${f(c.temporal.stateTransitions)} |`,
     `| visibility writes (starts, closes, search-attribute upserts) | ${f(c.temporal.visibilityWrites)} |`,
-    `| PostgreSQL transactions | ${f(c.postgres.transactions)} |`,
-    `| PostgreSQL row writes | ${f(c.postgres.rowWrites)} |`,
+    `| PostgreSQL transactions (Hookline's database) | ${f(c.postgres.transactions)} |`,
+    `| PostgreSQL row writes (Hookline's database) | ${f(c.postgres.rowWrites)} |`,
     `| log lines (info and above) | ${f(c.logLines)} |`,
   ].join('\n');
 }
