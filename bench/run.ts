@@ -12,7 +12,7 @@
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { mapBounded } from '../src/concurrency.js';
@@ -433,7 +433,13 @@ async function main() {
   return results;
 }
 
+// The machine is shared: the load average before and after says whether others used it meanwhile.
+const loadBefore = loadavg();
 const results = await main();
+results.loadAverage = { before: loadBefore, after: loadavg() };
+log(
+  `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${results.loadAverage.after.map((x: number) => x.toFixed(2)).join(' ')}`,
+);
 const limit = results.limit.requestsPerSecond as number;
 const ratio = (x: number) => `${((x / limit) * 100).toFixed(1)} %`;
 const r = results;
