@@ -2,6 +2,7 @@
 // pid, bench/processes.ts: the dev server or a real server and its PostgreSQL), Temporal
 // history events, workflow tasks, state transitions and visibility writes, PostgreSQL
 // transactions and row writes, log lines. Used by `npm run bench` (phase `cost`).
+import pg from 'pg';
 import type { Receiver } from '../test/helpers/receiver.js';
 import { api, type TestStack } from '../test/helpers/stack.js';
 import { cpuBetween, cpuSnapshot, type BenchProcess } from './processes.js';
@@ -12,6 +13,29 @@ async function pgCounters(stack: TestStack) {
      FROM pg_stat_database WHERE datname = current_database()`,
   );
   return { xacts: Number(rows[0]!.xacts), writes: Number(rows[0]!.writes) };
+}
+
+/**
+ * Transactions and row writes of the Temporal Server's two databases (`temporal`,
+ * `temporal_visibility`), when HOOKLINE_BENCH_TEMPORAL_POSTGRES_URL names that cluster
+ * (bench/real-server.ts sets it): what a delivered event costs the server's persistence.
+ */
+async function temporalPgCounters(): Promise<Record<string, { xacts: number; writes: number }> | undefined> {
+  const url = process.env.HOOKLINE_BENCH_TEMPORAL_POSTGRES_URL;
+  if (!url) return undefined;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string; xacts: string; writes: string }>(
+      `SELECT datname, xact_commit + xact_rollback AS xacts, tup_inserted + tup_updated + tup_deleted AS writes
+       FROM pg_stat_database WHERE datname IN ('temporal', 'temporal_visibility')`,
+    );
+    return Object.fromEntries(
+      rows.map((r) => [r.datname, { xacts: Number(r.xacts), writes: Number(r.writes) }]),
+    );
+  } finally {
+    await client.end();
+  }
 }
 
 /** History facts of one workflow execution (latest run). */
@@ -45,6 +69,8 @@ export interface CostReport {
     visibilityWrites: number;
   };
   postgres: { transactions: number; rowWrites: number };
+  /** The Temporal Server's databases, per delivered event (an external server named by the recipe). */
+  temporalPostgres?: Record<string, { transactions: number; rowWrites: number }>;
   logLines: number;
   sampled: number;
 }
@@ -70,6 +96,7 @@ export async function measureCost(opts: {
   const before = {
     cpu: cpuSnapshot(opts.processes),
     pg: await pgCounters(stack),
+    temporalPg: await temporalPgCounters(),
     logs: logLines(),
     at: performance.now(),
   };
@@ -87,6 +114,7 @@ export async function measureCost(opts: {
   const used = cpuBetween(before.cpu, cpuSnapshot(opts.processes));
   await new Promise((r) => setTimeout(r, 1_500)); // PostgreSQL publishes its counters within a second
   const pg = await pgCounters(stack);
+  const temporalPg = await temporalPgCounters();
   const after = { logs: logLines() };
   const per = (x: number) => x / n;
   const processes = used.map((u) => ({
@@ -135,6 +163,19 @@ export async function measureCost(opts: {
       visibilityWrites: avg(facts.visibilityWrites),
     },
     postgres: { transactions: per(pg.xacts - before.pg.xacts), rowWrites: per(pg.writes - before.pg.writes) },
+    ...(temporalPg && before.temporalPg
+      ? {
+          temporalPostgres: Object.fromEntries(
+            Object.entries(temporalPg).map(([db, c]) => [
+              db,
+              {
+                transactions: per(c.xacts - (before.temporalPg![db]?.xacts ?? 0)),
+                rowWrites: per(c.writes - (before.temporalPg![db]?.writes ?? 0)),
+              },
+            ]),
+          ),
+        }
+      : {}),
     logLines: per(after.logs - before.logs),
     sampled: sample.length,
   };

@@ -223,16 +223,28 @@ async function waitForNamespace(address: string, timeoutMs: number): Promise<voi
 
 const stops: Array<() => Promise<void>> = [];
 let stopping: Promise<void> | undefined;
+/** The command run against the server, told first when we are told to stop. */
+let child: ChildProcess | undefined;
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`stop: ${String(err)}`));
   })();
   return stopping;
 }
+/** Passes the signal on to the command and waits (up to 60 s) for it to stop its own processes. */
+async function childStopped(sig: NodeJS.Signals): Promise<void> {
+  const c = child;
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  c.kill(sig);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+}
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     say(`${sig}: stopping`);
-    void stopAll().then(() => process.exit(130));
+    void childStopped(sig)
+      .then(stopAll)
+      .then(() => process.exit(130));
   });
 }
 
@@ -286,7 +298,9 @@ async function main(): Promise<number> {
   };
   const dynamicConfig = path.join(dir, 'dynamicconfig.yaml');
   await writeFile(dynamicConfig, DYNAMIC_CONFIG);
-  run(bins.server, ['validate-dynamic-config', dynamicConfig]);
+  // An unknown key is only a warning to the server, which would then run without it.
+  const checked = run(bins.server, ['validate-dynamic-config', dynamicConfig]);
+  if (/^\s+(warning|error):/m.test(checked)) throw new Error(`dynamic config: ${checked}`);
   const config = path.join(dir, 'config.yaml');
   await writeFile(
     config,
@@ -338,19 +352,21 @@ async function main(): Promise<number> {
     TEMPORAL_NAMESPACE: NAMESPACE,
     HOOKLINE_BENCH_TEMPORAL_PID: String(serverPid),
     HOOKLINE_BENCH_TEMPORAL_POSTGRES_PID: String(pgPid),
+    HOOKLINE_BENCH_TEMPORAL_POSTGRES_URL: pg.url.replace(/\/hookline$/, '/postgres'),
   };
   for (const [k, v] of Object.entries(env)) process.stdout.write(`${k}=${v}\n`);
   if (!command.length) {
     say('running; Ctrl-C stops it');
     await new Promise<never>(() => undefined);
   }
-  const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  const started = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  child = started;
   return new Promise<number>((resolve) => {
-    child.once('error', (err) => {
+    started.once('error', (err) => {
       say(`${command[0]}: ${err.message}`);
       resolve(127);
     });
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    started.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 

@@ -568,6 +568,10 @@ function costRows(c: CostReport): string {
     `| visibility writes (starts, closes, search-attribute upserts) | ${f(c.temporal.visibilityWrites)} |`,
     `| PostgreSQL transactions (Hookline's database) | ${f(c.postgres.transactions)} |`,
     `| PostgreSQL row writes (Hookline's database) | ${f(c.postgres.rowWrites)} |`,
+    ...Object.entries(c.temporalPostgres ?? {}).map(
+      ([db, t]) =>
+        `| PostgreSQL transactions / row writes, Temporal's \`${db}\` | ${f(t.transactions)} / ${f(t.rowWrites)} |`,
+    ),
     `| log lines (info and above) | ${f(c.logLines)} |`,
   ].join('\n');
 }
