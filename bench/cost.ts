@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { Receiver } from '../test/helpers/receiver.js';
 import { api, type TestStack } from '../test/helpers/stack.js';
-import { cpuBetween, cpuSnapshot, type BenchProcess } from './processes.js';
+import { cpuBetween, cpuSnapshot, machineBusySeconds, type BenchProcess } from './processes.js';
 
 async function pgCounters(stack: TestStack) {
   const { rows } = await stack.platform.db.query<{ xacts: string; writes: string }>(
@@ -60,6 +60,8 @@ export interface CostReport {
   cpuMs: { node: number; temporal: number; postgres: number; total: number };
   /** CPU ms per delivered event of each process (bench/processes.ts). */
   processes: Array<{ name: string; kind: BenchProcess['kind']; ms: number }>;
+  /** CPU used meanwhile by every other process of the machine, in cores (the shared machine's noise). */
+  othersCores: number;
   /** Per delivered event (one event, one endpoint): from a sample of the phase's workflows. */
   temporal: {
     historyEvents: number;
@@ -95,6 +97,7 @@ export async function measureCost(opts: {
   const eventIds: string[] = [];
   const before = {
     cpu: cpuSnapshot(opts.processes),
+    machine: machineBusySeconds(),
     pg: await pgCounters(stack),
     temporalPg: await temporalPgCounters(),
     logs: logLines(),
@@ -112,6 +115,7 @@ export async function measureCost(opts: {
   await receiver.waitFor(n, { timeoutMs: 20 * 60_000 });
   const seconds = (performance.now() - before.at) / 1000;
   const used = cpuBetween(before.cpu, cpuSnapshot(opts.processes));
+  const machine = machineBusySeconds() - before.machine;
   await new Promise((r) => setTimeout(r, 1_500)); // PostgreSQL publishes its counters within a second
   const pg = await pgCounters(stack);
   const temporalPg = await temporalPgCounters();
@@ -155,6 +159,7 @@ export async function measureCost(opts: {
     deliveriesPerSecond: n / seconds,
     cpuMs,
     processes,
+    othersCores: Math.max(0, machine - used.reduce((a, u) => a + u.seconds, 0)) / seconds,
     temporal: {
       historyEvents: avg(facts.historyEvents),
       historyBytes: avg(facts.historyBytes),

@@ -152,3 +152,17 @@ export function cpuBetween(
 ): Array<{ process: BenchProcess; seconds: number }> {
   return [...before].map(([p, s]) => ({ process: p, seconds: (after.get(p) ?? s) - s }));
 }
+
+/**
+ * CPU seconds the whole machine has been busy (all processes, all cores) from /proc/stat: beside
+ * the run's own processes, it tells how much CPU others used meanwhile on a shared machine.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const cols = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: all but idle and iowait
+    return (cols[0]! + cols[1]! + cols[2]! + cols[5]! + cols[6]! + cols[7]!) / TICKS;
+  } catch {
+    return 0;
+  }
+}

@@ -555,7 +555,7 @@ if (!only && !quick) {
 function costRows(c: CostReport): string {
   const f = (x: number, d = 1) => x.toFixed(d);
   return [
-    `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events):`,
+    `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events; other processes on the machine used ${f(c.othersCores, 2)} cores meanwhile):`,
     '',
     '| per delivered event | value |',
     '| --- | --- |',
