@@ -20,7 +20,7 @@ import { mapBounded } from '../src/concurrency.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { installRuntime } from '../src/temporal/worker.js';
 import { freePort } from '../test/helpers/ports.js';
-import { treeCpu } from './cost.js';
+import { pidCpuSeconds } from './processes.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -77,7 +77,7 @@ for (const shape of shapes) {
     };
     await worker.runUntil(async () => {
       const t0 = performance.now();
-      const cpu0 = { node: nodeCpu(), temporal: treeCpu(dev.pid) };
+      const cpu0 = { node: nodeCpu(), temporal: pidCpuSeconds(dev.pid) };
       if (window) {
         await mapBounded(
           Array.from({ length: count }, (_, i) => `w${i}`),
@@ -105,7 +105,7 @@ for (const shape of shapes) {
         perSecond: count / seconds,
         cpuMs: {
           node: ((nodeCpu() - cpu0.node) * 1000) / count,
-          temporal: ((treeCpu(dev.pid) - cpu0.temporal) * 1000) / count,
+          temporal: ((pidCpuSeconds(dev.pid) - cpu0.temporal) * 1000) / count,
         },
       };
       console.log(

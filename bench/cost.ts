@@ -1,68 +1,11 @@
-// The cost of one delivered event, at a steady closed-loop load: CPU of each process, Temporal
+// The cost of one delivered event, at a steady closed-loop load: CPU of each process (found by
+// pid, bench/processes.ts: the dev server or a real server and its PostgreSQL), Temporal
 // history events, workflow tasks, state transitions and visibility writes, PostgreSQL
 // transactions and row writes, log lines. Used by `npm run bench` (phase `cost`).
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import pg from 'pg';
 import type { Receiver } from '../test/helpers/receiver.js';
 import { api, type TestStack } from '../test/helpers/stack.js';
-
-const TICKS = 100; // clock ticks per second in /proc (USER_HZ)
-
-function stat(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds of a process, its reaped children included (utime, stime, cutime, cstime). */
-export function cpuOf(pid: number): number {
-  const f = stat(pid);
-  if (!f) return 0;
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
-}
-
-const pids = () =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-
-/** A process and its live children, by /proc parent links. */
-export function treeCpu(root: number): number {
-  let total = cpuOf(root);
-  for (const pid of pids()) {
-    const f = stat(pid);
-    if (f && Number(f[1]) === root) total += (Number(f[11]) + Number(f[12])) / TICKS;
-  }
-  return total;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The stack's embedded dev server and PostgreSQL postmaster, by their data dir. */
-function embedded(stack: TestStack): { temporal?: number; postgres?: number } {
-  const temporal = pids().find((p) => {
-    const c = cmdline(p);
-    return c.includes('start-dev') && c.includes(stack.dataDir);
-  });
-  let postgres: number | undefined;
-  try {
-    postgres = Number(
-      readFileSync(path.join(stack.dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
-    );
-  } catch {
-    postgres = undefined;
-  }
-  return { temporal, postgres };
-}
+import { cpuBetween, cpuSnapshot, machineBusySeconds, type BenchProcess } from './processes.js';
 
 async function pgCounters(stack: TestStack) {
   const { rows } = await stack.platform.db.query<{ xacts: string; writes: string }>(
@@ -70,6 +13,29 @@ async function pgCounters(stack: TestStack) {
      FROM pg_stat_database WHERE datname = current_database()`,
   );
   return { xacts: Number(rows[0]!.xacts), writes: Number(rows[0]!.writes) };
+}
+
+/**
+ * Transactions and row writes of the Temporal Server's two databases (`temporal`,
+ * `temporal_visibility`), when HOOKLINE_BENCH_TEMPORAL_POSTGRES_URL names that cluster
+ * (bench/real-server.ts sets it): what a delivered event costs the server's persistence.
+ */
+async function temporalPgCounters(): Promise<Record<string, { xacts: number; writes: number }> | undefined> {
+  const url = process.env.HOOKLINE_BENCH_TEMPORAL_POSTGRES_URL;
+  if (!url) return undefined;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string; xacts: string; writes: string }>(
+      `SELECT datname, xact_commit + xact_rollback AS xacts, tup_inserted + tup_updated + tup_deleted AS writes
+       FROM pg_stat_database WHERE datname IN ('temporal', 'temporal_visibility')`,
+    );
+    return Object.fromEntries(
+      rows.map((r) => [r.datname, { xacts: Number(r.xacts), writes: Number(r.writes) }]),
+    );
+  } finally {
+    await client.end();
+  }
 }
 
 /** History facts of one workflow execution (latest run). */
@@ -123,8 +89,12 @@ export interface CostReport {
   events: number;
   seconds: number;
   deliveriesPerSecond: number;
-  /** CPU ms per delivered event. */
+  /** CPU ms per delivered event: Node processes, the Temporal engine, PostgreSQL (all clusters). */
   cpuMs: { node: number; temporal: number; postgres: number; total: number };
+  /** CPU ms per delivered event of each process (bench/processes.ts). */
+  processes: Array<{ name: string; kind: BenchProcess['kind']; ms: number }>;
+  /** CPU used meanwhile by every other process of the machine, in cores (the shared machine's noise). */
+  othersCores: number;
   /** Per delivered event (one event, one endpoint): from a sample of the phase's workflows. */
   temporal: {
     historyEvents: number;
@@ -140,6 +110,8 @@ export interface CostReport {
     statements: number;
     byStatement: Array<{ statement: string; perEvent: number }>;
   };
+  /** The Temporal Server's databases, per delivered event (an external server named by the recipe). */
+  temporalPostgres?: Record<string, { transactions: number; rowWrites: number }>;
   logLines: number;
   sampled: number;
 }
@@ -155,17 +127,18 @@ export async function measureCost(opts: {
   window: number;
   send: (i: number) => Promise<string>;
   logLines: () => number;
+  /** The processes whose CPU counts (bench/processes.ts). */
+  processes: BenchProcess[];
   sample?: number;
 }): Promise<CostReport> {
   const { stack, receiver, n, window, send, logLines } = opts;
-  const parts = embedded(stack);
   receiver.received.length = 0;
   const eventIds: string[] = [];
   const before = {
-    node: process.cpuUsage(),
-    temporal: parts.temporal ? treeCpu(parts.temporal) : 0,
-    postgres: parts.postgres ? treeCpu(parts.postgres) : 0,
+    cpu: cpuSnapshot(opts.processes),
+    machine: machineBusySeconds(),
     pg: await pgCounters(stack),
+    temporalPg: await temporalPgCounters(),
     logs: logLines(),
     at: performance.now(),
   };
@@ -181,27 +154,27 @@ export async function measureCost(opts: {
   await Promise.all(Array.from({ length: Math.min(64, window) }, lane));
   await receiver.waitFor(n, { timeoutMs: 20 * 60_000 });
   const seconds = (performance.now() - before.at) / 1000;
-  const node = process.cpuUsage(before.node);
+  const used = cpuBetween(before.cpu, cpuSnapshot(opts.processes));
+  const machine = machineBusySeconds() - before.machine;
   const byStatement = statements.stop();
   await new Promise((r) => setTimeout(r, 1_500)); // PostgreSQL publishes its counters within a second
   const pg = await pgCounters(stack);
-  const after = {
-    temporal: parts.temporal ? treeCpu(parts.temporal) : 0,
-    postgres: parts.postgres ? treeCpu(parts.postgres) : 0,
-    logs: logLines(),
-  };
+  const temporalPg = await temporalPgCounters();
+  const after = { logs: logLines() };
   const per = (x: number) => x / n;
-  const cpuMs = {
-    node: per(((node.user + node.system) / 1e6) * 1000),
-    temporal: per((after.temporal - before.temporal) * 1000),
-    postgres: per((after.postgres - before.postgres) * 1000),
-    total: 0,
-  };
+  const processes = used.map((u) => ({
+    name: u.process.name,
+    kind: u.process.kind,
+    ms: per(u.seconds * 1000),
+  }));
+  const sum = (kind: BenchProcess['kind']) =>
+    processes.filter((p) => p.kind === kind).reduce((a, p) => a + p.ms, 0);
+  const cpuMs = { node: sum('node'), temporal: sum('temporal'), postgres: sum('postgres'), total: 0 };
   cpuMs.total = cpuMs.node + cpuMs.temporal + cpuMs.postgres;
 
   // History facts from a sample: the event's workflow plus its delivery's.
   const sample = eventIds.slice(0, opts.sample ?? 20);
-  const sum = {
+  const facts = {
     historyEvents: 0,
     historyBytes: 0,
     workflowTasks: 0,
@@ -213,11 +186,11 @@ export async function measureCost(opts: {
     const ids = [`event:${eventId}`, ...(detail.body.deliveries as Array<{ id: string }>).map((d) => d.id)];
     for (const id of ids) {
       const h = await historyOf(stack, id);
-      sum.historyEvents += h.events;
-      sum.historyBytes += h.bytes;
-      sum.workflowTasks += h.workflowTasks;
-      sum.stateTransitions += h.stateTransitions;
-      sum.visibilityWrites += 2 + h.upserts; // its start, its close, each upsert
+      facts.historyEvents += h.events;
+      facts.historyBytes += h.bytes;
+      facts.workflowTasks += h.workflowTasks;
+      facts.stateTransitions += h.stateTransitions;
+      facts.visibilityWrites += 2 + h.upserts; // its start, its close, each upsert
     }
   }
   const avg = (x: number) => x / Math.max(1, sample.length);
@@ -226,12 +199,14 @@ export async function measureCost(opts: {
     seconds,
     deliveriesPerSecond: n / seconds,
     cpuMs,
+    processes,
+    othersCores: Math.max(0, machine - used.reduce((a, u) => a + u.seconds, 0)) / seconds,
     temporal: {
-      historyEvents: avg(sum.historyEvents),
-      historyBytes: avg(sum.historyBytes),
-      workflowTasks: avg(sum.workflowTasks),
-      stateTransitions: avg(sum.stateTransitions),
-      visibilityWrites: avg(sum.visibilityWrites),
+      historyEvents: avg(facts.historyEvents),
+      historyBytes: avg(facts.historyBytes),
+      workflowTasks: avg(facts.workflowTasks),
+      stateTransitions: avg(facts.stateTransitions),
+      visibilityWrites: avg(facts.visibilityWrites),
     },
     postgres: {
       transactions: per(pg.xacts - before.pg.xacts),
@@ -242,6 +217,19 @@ export async function measureCost(opts: {
         .slice(0, 12)
         .map(([statement, count]) => ({ statement, perEvent: per(count) })),
     },
+    ...(temporalPg && before.temporalPg
+      ? {
+          temporalPostgres: Object.fromEntries(
+            Object.entries(temporalPg).map(([db, c]) => [
+              db,
+              {
+                transactions: per(c.xacts - (before.temporalPg![db]?.xacts ?? 0)),
+                rowWrites: per(c.writes - (before.temporalPg![db]?.writes ?? 0)),
+              },
+            ]),
+          ),
+        }
+      : {}),
     logLines: per(after.logs - before.logs),
     sampled: sample.length,
   };

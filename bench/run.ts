@@ -6,11 +6,15 @@
 // run prints its table but writes only bench/results/partial.json). Without the e2e phase, the latency
 // phase runs at half of BENCH_SUSTAINED events/s (default 20).
 // --profile ingest|cost: a CPU profile of the main thread during that phase (bench/results/<phase>.cpuprofile).
+// --workers N: the in-process worker plus N-1 worker processes (`npm start`'s entry point,
+// HOOKLINE_ROLE=worker) on the same task queue; every process's CPU is counted.
+// With TEMPORAL_ADDRESS set, no dev server starts: the run uses that Temporal (a real server:
+// `npx tsx bench/real-server.ts -- npx tsx bench/run.ts …`, which also names its pids).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
@@ -19,8 +23,10 @@ import { signatureHeaders } from '../src/domain/signing.js';
 import { VERSION } from '../src/version.js';
 import { startReceiver, type Receiver } from '../test/helpers/receiver.js';
 import { api, startStack, workflowResult, type TestStack } from '../test/helpers/stack.js';
+import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process.js';
 import type { CeilingReport } from './ceiling.js';
 import { measureCost, type CostReport } from './cost.js';
+import { benchProcesses, cpuBetween, cpuSnapshot, type BenchProcess } from './processes.js';
 import { measureWide, type WideReport } from './wide.js';
 
 const { values } = parseArgs({
@@ -29,8 +35,11 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     only: { type: 'string' },
     profile: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
+const WORKERS = Number(values.workers ?? 1);
+if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('--workers must be a whole number ≥ 1');
 const quick = values.quick ?? false;
 const PHASES = [
   'limit',
@@ -110,26 +119,9 @@ async function waitArrivals(receiver: Receiver, count: number, label: string, ti
   }
 }
 
-/** CPU seconds used so far by this process and by the child process named `name` (Linux /proc). */
-function cpuSeconds(name: string): { self: number; child: number } {
-  const self = process.cpuUsage();
-  let child = 0;
-  try {
-    const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-    for (const line of out.trim().split('\n')) {
-      const [pid, comm] = line.trim().split(/\s+/);
-      if (comm !== name) continue;
-      // Fields 14 and 15 of /proc/<pid>/stat: utime and stime in clock ticks (100 per second).
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      child += (Number(fields[11]) + Number(fields[12])) / 100;
-    }
-  } catch {
-    // Not Linux, or no such child: report the process only.
-  }
-  return { self: (self.user + self.system) / 1e6, child };
-}
+/** The processes whose CPU each phase reports (set once the stack and workers run). */
+let processes: BenchProcess[] = [];
 
-/** Measures one phase: its wall time and the CPU share of this process and of the dev server. */
 /**
  * `--profile <phase>` (ingest or cost): V8's CPU profile of this process's main thread (API,
  * worker's activities and the bench's client) during that phase, written to
@@ -177,20 +169,26 @@ function topOf(profile: {
     .join('\n');
 }
 
-async function measured<T>(
-  run: () => Promise<T>,
-): Promise<{ value: T; seconds: number; cpu: string; cpuSeconds: { node: number; temporal: number } }> {
-  const c0 = cpuSeconds('temporal');
+/** Measures one phase: its wall time and the CPU share of every process of the run. */
+async function measured<T>(run: () => Promise<T>): Promise<{
+  value: T;
+  seconds: number;
+  cpu: string;
+  /** CPU seconds of the Node processes and of the engine during the phase. */
+  cpuSeconds: { node: number; temporal: number };
+}> {
+  const c0 = cpuSnapshot(processes);
   const t0 = performance.now();
   const value = await run();
   const seconds = (performance.now() - t0) / 1000;
-  const c1 = cpuSeconds('temporal');
+  const used = cpuBetween(c0, cpuSnapshot(processes));
   const pct = (x: number) => `${Math.round((x / seconds) * 100)} %`;
+  const of = (kind: string) => used.filter((u) => u.process.kind === kind).reduce((a, u) => a + u.seconds, 0);
   return {
     value,
     seconds,
-    cpu: `node ${pct(c1.self - c0.self)}, temporal ${pct(c1.child - c0.child)}`,
-    cpuSeconds: { node: c1.self - c0.self, temporal: c1.child - c0.child },
+    cpu: used.map((u) => `${u.process.label} ${pct(u.seconds)}`).join(', '),
+    cpuSeconds: { node: of('node'), temporal: of('temporal') },
   };
 }
 
@@ -213,7 +211,7 @@ async function sustained(receiver: Receiver, n: number, send: (i: number) => Pro
     );
     await waitArrivals(receiver, n, label);
   });
-  // CPU ms per delivered event: this process (API, worker, the bench's client) and the dev server.
+  // CPU ms per delivered event: the Node processes (API, worker, the bench's client) and the engine.
   const cpuMs = { node: (m.cpuSeconds.node * 1000) / n, temporal: (m.cpuSeconds.temporal * 1000) / n };
   return { perSecond: n / m.seconds, cpu: m.cpu, cpuMs };
 }
@@ -268,13 +266,46 @@ async function main() {
   const receiver = await startReceiver();
   // Logs at `npm start`'s level (info), counted, not kept: the cost phase reports lines per event.
   let logLines = 0;
+  const external = process.env.TEMPORAL_ADDRESS;
   const stack = await startStack({
-    env: { HOOKLINE_RATE_LIMIT: '0' },
+    env: {
+      HOOKLINE_RATE_LIMIT: '0',
+      ...(external ? { TEMPORAL_ADDRESS: external } : {}),
+      ...(process.env.TEMPORAL_NAMESPACE ? { TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE } : {}),
+    },
     logSink: { level: 'info', write: () => void logLines++ },
   });
   const results: Record<string, any> = {};
   const cpu: Record<string, string> = {};
+  const workers: WorkerProcess[] = [];
   try {
+    // Extra workers log at the same level as this process; their lines are counted from their output.
+    for (let k = 2; k <= WORKERS; k++) {
+      log(`starting worker process ${k}`);
+      workers.push(await startWorkerProcess(stack, `worker${k}`, { HOOKLINE_LOG_LEVEL: 'info' }));
+    }
+    const workerLines = () =>
+      workers.reduce(
+        (n, w) =>
+          n +
+          w
+            .output()
+            .split('\n')
+            .filter((l) => l.startsWith('{')).length,
+        0,
+      );
+    processes = benchProcesses(
+      stack,
+      workers.map((w) => ({ pid: w.child.pid! })),
+    );
+    const system = await stack.platform.temporal.workflowService.getSystemInfo({});
+    results.temporal = {
+      engine: external ? `Temporal Server at ${external}` : 'embedded dev server',
+      serverVersion: system.serverVersion,
+    };
+    results.workers = WORKERS;
+    results.processes = processes.map((p) => ({ name: p.name, pid: p.pid }));
+    log(`processes: ${processes.map((p) => `${p.label} ${p.pid}`).join(', ')}`);
     // 1. The limit: signed undici POSTs straight to the receiver.
     {
       const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
@@ -371,7 +402,8 @@ async function main() {
             if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
             return r.body.eventId as string;
           },
-          logLines: () => logLines,
+          logLines: () => logLines + workerLines(),
+          processes,
         }),
       );
       log(`cost ${JSON.stringify(results.cost)}`);
@@ -533,6 +565,7 @@ async function main() {
   } finally {
     clearInterval(sampler);
     await client.close();
+    for (const w of workers) await w.stop();
     await stack.stop();
     await receiver.close();
   }
@@ -558,7 +591,13 @@ function ceiling(n: number): CeilingReport {
   return JSON.parse(out.trim().split('\n').at(-1)!) as CeilingReport;
 }
 
+// The machine is shared: the load average before and after says whether others used it meanwhile.
+const loadBefore = loadavg();
 const results = await main();
+results.loadAverage = { before: loadBefore, after: loadavg() };
+log(
+  `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${results.loadAverage.after.map((x: number) => x.toFixed(2)).join(' ')}`,
+);
 const limit = results.limit.requestsPerSecond as number;
 const ratio = (x: number) => `${((x / limit) * 100).toFixed(1)} %`;
 const r = results;
@@ -688,9 +727,20 @@ await writeFile(
   JSON.stringify(record, null, 2) + '\n',
 );
 if (!only && !quick) {
+  // The generated part is replaced; the sections written by hand after it (each a `## ` heading
+  // marked with its issue, such as "(issue #16)") are kept.
+  const kept = (() => {
+    try {
+      const old = readFileSync('docs/benchmarks.md', 'utf8');
+      const at = old.search(/^## .*\(issue #\d+\)/m);
+      return at < 0 ? '' : `\n${old.slice(at)}`;
+    } catch {
+      return '';
+    }
+  })();
   await writeFile(
     'docs/benchmarks.md',
-    `# Benchmarks\n\nRun on ${new Date().toISOString().slice(0, 10)}: ${machine}; Hookline ${VERSION}; ${temporalVersion}; embedded dev server (SQLite) and PostgreSQL, API and worker in one process.\nReproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (results also in bench/results/latest.json). This machine is shared and noisy: compare ratios against the limit, not only absolute numbers.\n\n${table}\n\nCPU during each phase (the bench, API and worker share the Node process; the dev server is its own process):\n\n${cpuTable}\n${costTable ? `\n${costTable}\n` : ''}`,
+    `# Benchmarks\n\nRun on ${new Date().toISOString().slice(0, 10)}: ${machine}; Hookline ${VERSION}; ${temporalVersion}; embedded dev server (SQLite) and PostgreSQL, API and worker in one process.\nReproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (results also in bench/results/latest.json). This machine is shared and noisy: compare ratios against the limit, not only absolute numbers.\n\n${table}\n\nCPU during each phase (the bench, API and worker share the Node process; the dev server is its own process):\n\n${cpuTable}\n${costTable ? `\n${costTable}\n` : ''}${kept}`,
   );
 }
 
@@ -698,24 +748,31 @@ if (!only && !quick) {
 function costRows(c: CostReport, floor?: CeilingReport): string {
   const f = (x: number, d = 1) => x.toFixed(d);
   return [
-    `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events):`,
+    `Cost per delivered event (${c.events} events, one endpoint each, closed loop of ${WINDOW}; ${f(c.deliveriesPerSecond)} deliveries/s; Temporal facts from ${c.sampled} sampled events; other processes on the machine used ${f(c.othersCores, 2)} cores meanwhile):`,
     '',
     '| per delivered event | value |',
     '| --- | --- |',
-    `| CPU, Node (API + worker + the bench's client) | ${f(c.cpuMs.node)} ms${floor ? ` (the shape alone: ${f(floor.cpuMs.node)} ms)` : ''} |`,
-    `| CPU, Temporal dev server | ${f(c.cpuMs.temporal)} ms${floor ? ` (the shape alone: ${f(floor.cpuMs.temporal)} ms)` : ''} |`,
-    `| CPU, PostgreSQL | ${f(c.cpuMs.postgres)} ms |`,
+    ...c.processes.map((p) => `| CPU, ${p.name} | ${f(p.ms)} ms |`),
+    ...(floor
+      ? [
+          `| CPU of the shape alone (bench/ceiling.ts handoff: its Node / its dev server) | ${f(floor.cpuMs.node)} / ${f(floor.cpuMs.temporal)} ms |`,
+        ]
+      : []),
     `| CPU, all (reference: a Rust peer on this machine, ≈ 2 ms) | ${f(c.cpuMs.total)} ms |`,
     `| Temporal history events (event + delivery workflow) | ${f(c.temporal.historyEvents)} |`,
     `| Temporal history size (JSON) | ${f(c.temporal.historyBytes / 1024)} KiB |`,
     `| workflow tasks | ${f(c.temporal.workflowTasks)} |`,
     `| state transitions (describe) | ${f(c.temporal.stateTransitions)} |`,
     `| visibility writes (starts, closes, search-attribute upserts) | ${f(c.temporal.visibilityWrites)} |`,
-    `| PostgreSQL transactions | ${f(c.postgres.transactions)} |`,
-    `| PostgreSQL row writes | ${f(c.postgres.rowWrites)} |`,
+    `| PostgreSQL transactions (Hookline's database) | ${f(c.postgres.transactions)} |`,
+    `| PostgreSQL row writes (Hookline's database) | ${f(c.postgres.rowWrites)} |`,
     `| PostgreSQL statements from Hookline's pool | ${f(c.postgres.statements)} |`,
     ...c.postgres.byStatement.map(
       (s) => `| … \`${s.statement.replaceAll('|', '\\|')}\` | ${f(s.perEvent, 2)} |`,
+    ),
+    ...Object.entries(c.temporalPostgres ?? {}).map(
+      ([db, t]) =>
+        `| PostgreSQL transactions / row writes, Temporal's \`${db}\` | ${f(t.transactions)} / ${f(t.rowWrites)} |`,
     ),
     `| log lines (info and above) | ${f(c.logLines)} |`,
   ].join('\n');
