@@ -147,7 +147,6 @@ export function createIngest({ db, dispatcher, backlog, maxBacklog, metrics, plu
     );
     const created = stored.filter((s) => s.created).map((s) => s.event);
     backlog?.added(created.length);
-    dispatcher?.accepted(created.length);
     for (const e of created) metrics?.eventReceived(e.type);
     if (immediate) dispatcher?.submit(created);
     return stored.map(({ event, created }, i) =>

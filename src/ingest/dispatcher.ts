@@ -18,36 +18,6 @@ const LOCAL_CAPACITY = 256;
 /** A start that takes longer is abandoned (the event is left to a later sweep). */
 const START_DEADLINE_MS = 5_000;
 const SWEEP_IDLE_MS = 1_000;
-/**
- * Events accepted per second in this process beyond which intake is in a burst: starting
- * workflows then yields the CPU to accepting (measured: 2,040–2,090 single requests/s with no
- * dispatch beside them, 270–800/s with dispatch at full pace, docs/architecture.md).
- */
-export const BURST_PER_SECOND = 200;
-/** While a burst lasts, the sweep claims this many events at a time, once a second: delivery goes on, slower. */
-const BURST_SWEEP_BATCH = 25;
-const BURST_SWEEP_PAUSE_MS = 1_000;
-
-/** A count of the last second's events, in ten buckets of 100 ms. */
-export function lastSecondCounter(now: () => number = Date.now) {
-  const buckets = new Array<number>(10).fill(0);
-  let at = Math.floor(now() / 100);
-  const advance = () => {
-    const t = Math.floor(now() / 100);
-    for (let k = at + 1; k <= Math.min(t, at + 10); k++) buckets[k % 10] = 0;
-    at = Math.max(at, t);
-  };
-  return {
-    add(n: number) {
-      advance();
-      buckets[at % 10]! += n;
-    },
-    total(): number {
-      advance();
-      return buckets.reduce((a, b) => a + b, 0);
-    },
-  };
-}
 const SWEEP_BACKOFF_MAX_MS = 10_000;
 
 export interface DispatcherDeps {
@@ -61,10 +31,6 @@ export interface DispatcherDeps {
 export interface Dispatcher {
   /** Whether an event accepted now can be started at once here (else a sweep starts it). */
   hasRoom(): boolean;
-  /** Tells the dispatcher how many events this process just accepted (a burst slows dispatch). */
-  accepted(n: number): void;
-  /** Whether intake in this process is in a burst (more than BURST_PER_SECOND accepted in the last second). */
-  inBurst(): boolean;
   /** Starts the workflows of events this process just committed (with a lease), in the background. */
   submit(events: readonly StoredEvent[]): void;
   /** Claims and starts backlogged events, repeatedly, until stopped (processes that run a worker). */
@@ -89,8 +55,6 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
   const idle = new Set<() => void>();
   let sweeper: Promise<void> | undefined;
   let wake: (() => void) | undefined;
-  const intake = lastSecondCounter();
-  const inBurst = () => intake.total() > BURST_PER_SECOND;
 
   /** Starts one event's workflow; true when it exists afterwards. */
   async function start(event: StoredEvent): Promise<boolean> {
@@ -138,8 +102,8 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
     }
   }
 
-  async function sweepOnce(batch = SWEEP_BATCH): Promise<number> {
-    const claimed = await claimForDispatch(db, batch, SWEEP_LEASE_MS);
+  async function sweepOnce(): Promise<number> {
+    const claimed = await claimForDispatch(db, SWEEP_BATCH, SWEEP_LEASE_MS);
     if (!claimed.length) return 0;
     const failed = await startAll(claimed, 1_000);
     if (failed) throw new EngineUnavailable(failed);
@@ -151,12 +115,9 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
     while (!stopped) {
       let pause = SWEEP_IDLE_MS;
       try {
-        // A burst of intake here: a small batch a second, so accepting keeps the CPU.
-        const burst = inBurst();
-        const claimed = await sweepOnce(burst ? BURST_SWEEP_BATCH : SWEEP_BATCH);
+        const claimed = await sweepOnce();
         backoff = SWEEP_IDLE_MS;
-        if (burst) pause = BURST_SWEEP_PAUSE_MS;
-        else if (claimed === SWEEP_BATCH) pause = 0; // more are waiting
+        if (claimed === SWEEP_BATCH) pause = 0; // more are waiting
       } catch (err) {
         if (!(err instanceof EngineUnavailable)) log.warn({ err }, 'dispatch sweep failed');
         pause = backoff;
@@ -176,10 +137,7 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
   }
 
   return {
-    // In a burst, accepted events wait for the (slowed) sweep instead of starting at once.
-    hasRoom: () => !stopped && !inBurst() && queue.length + inFlight < LOCAL_CAPACITY,
-    accepted: (n) => intake.add(n),
-    inBurst,
+    hasRoom: () => !stopped && queue.length + inFlight < LOCAL_CAPACITY,
     submit(events) {
       if (stopped || !events.length) return;
       queue.push(...events);
@@ -190,7 +148,7 @@ export function createDispatcher({ db, temporal, taskQueue, metrics, log }: Disp
     startSweeping() {
       sweeper ??= sweepLoop();
     },
-    sweepOnce: () => sweepOnce(),
+    sweepOnce,
     async stop() {
       stopped = true;
       wake?.();
