@@ -26,6 +26,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { startEmbeddedPostgres } from '../src/infra/postgres.js';
 import { own, stopProcess, watchdog } from '../src/infra/processes.js';
 import { requireBinary } from '../src/temporal/binaries.js';
+import { waitForTemporalFrontend } from '../src/temporal/dev-server.js';
 import { freePort } from '../test/helpers/ports.js';
 import { searchAttributes } from '../workflows/contract.js';
 
@@ -176,24 +177,15 @@ frontend.namespaceRPS.visibility:
 `;
 
 async function waitForFrontend(address: string, server: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (server.exitCode !== null || server.signalCode !== null)
-      throw new Error(`the server exited (${server.exitCode ?? server.signalCode})`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`no answer on ${address} after ${timeoutMs} ms`, { cause: err });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await waitForTemporalFrontend(
+    address,
+    () =>
+      server.exitCode !== null || server.signalCode !== null
+        ? `the server exited (${server.exitCode ?? server.signalCode})`
+        : undefined,
+    timeoutMs,
+    500,
+  );
 }
 
 /**

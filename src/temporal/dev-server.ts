@@ -150,13 +150,32 @@ async function waitForFrontend(
   exited: Promise<string>,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let reason: string | undefined;
   void exited.then((r) => (reason = r));
+  await waitForTemporalFrontend(
+    address,
+    () =>
+      reason !== undefined || child.exitCode !== null
+        ? `it exited (${reason ?? `exit code ${child.exitCode}`})`
+        : undefined,
+    timeoutMs,
+  );
+}
+
+/**
+ * Waits until a Temporal frontend at `address` answers GetSystemInfo, polling every `pollMs`.
+ * Fails at once when `gone()` says why the server's process ended, else after `timeoutMs`.
+ */
+export async function waitForTemporalFrontend(
+  address: string,
+  gone: () => string | undefined,
+  timeoutMs: number,
+  pollMs = 250,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (reason !== undefined || child.exitCode !== null) {
-      throw new Error(`it exited (${reason ?? `exit code ${child.exitCode}`})`);
-    }
+    const why = gone();
+    if (why !== undefined) throw new Error(why);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -168,7 +187,7 @@ async function waitForFrontend(
     } catch (err) {
       if (Date.now() > deadline)
         throw new Error(`no answer on ${address} after ${timeoutMs} ms`, { cause: err });
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 }
