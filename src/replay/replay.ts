@@ -15,12 +15,18 @@ import type { Db } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import {
   closesWithin,
-  isRunning,
   runningDeliveryRun,
   startDeliveryWorkflow,
   startEventWorkflow,
 } from '../temporal/starts.js';
-import { FINAL_EVENT_STATUSES } from '../../workflows/contract.js';
+import { FINAL_EVENT_STATUSES, type DeliveryStatus } from '../../workflows/contract.js';
+
+/** Delivery statuses written by the delivery workflow's last step. */
+const SETTLED_DELIVERY: ReadonlySet<DeliveryStatus> = new Set<DeliveryStatus>([
+  'delivered',
+  'failed',
+  'dead_lettered',
+]);
 
 /** A replay that did not start, and why (the API answers 409). */
 export type NotReplayed = { refused: 'already_replayed' | 'busy' | 'not_dispatched'; reason: string };
@@ -106,9 +112,15 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
       const settled = FINAL_EVENT_STATUSES.has(event.status) ? 5_000 : 0;
       if (!(await closesWithin(temporal, eventWorkflowId(event.id), settled)))
         return { refused: 'busy', reason: `event ${event.id} is still being delivered` };
-      // A dead letter's replay runs one delivery outside the event's workflow.
+      // A dead letter's replay runs one delivery outside the event's workflow. A delivery whose
+      // outcome is recorded closes its workflow right after (its last step wrote the row): wait
+      // for that too, so a replay sent the moment the API says "delivered" is not refused.
       const deliveries = await listDeliveriesOfEvent(db, event.id);
-      const running = await mapBounded(deliveries, 16, (d) => isRunning(temporal, d.id));
+      const running = await mapBounded(
+        deliveries,
+        16,
+        async (d) => !(await closesWithin(temporal, d.id, SETTLED_DELIVERY.has(d.status) ? 5_000 : 0)),
+      );
       const busy = deliveries.find((_, i) => running[i]);
       if (busy) return { refused: 'busy', reason: `delivery ${busy.id} of event ${event.id} is running` };
       const replays = await markReplayed(db, event.id);
