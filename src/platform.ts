@@ -166,7 +166,8 @@ export async function startPlatform({
       config.temporalAddress
         ? waitFor(
             'Temporal (TEMPORAL_ADDRESS)',
-            () => fn().catch((err: unknown) => Promise.reject(withTlsExplanation(err))),
+            () =>
+              fn().catch((err: unknown) => Promise.reject(withTlsExplanation(err, config.temporalSecurity))),
             {
               log,
               signal: stopping,

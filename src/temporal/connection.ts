@@ -163,8 +163,16 @@ export function temporalCli(security: TemporalSecurity | undefined): {
  * that is not about TLS. Temporal's core reports rustls errors deep inside a tonic transport error
  * (`InvalidCertificate(UnknownIssuer)`, `received fatal alert: CertificateRequired`), which names
  * neither TLS nor the setting to check.
+ *
+ * Under TLS 1.3 a server that requires a client certificate checks it after the client has
+ * finished its side of the handshake, then sends its alert and closes. Whether the client reads
+ * the alert (`CertificateRequired`) or first fails to write (`BrokenPipe`, `ConnectionReset`) is a
+ * race; `security` lets the second form be explained too when no client certificate is set.
  */
-export function explainTlsFailure(message: string): string | undefined {
+export function explainTlsFailure(
+  message: string,
+  security?: Pick<TemporalSecurity, 'tls' | 'clientCert'>,
+): string | undefined {
   const known: Array<[RegExp, string]> = [
     [/UnknownIssuer/, "the server's certificate is not signed by TEMPORAL_TLS_CA (or the system's roots)"],
     [/NotValidForName/, "the server's certificate is not valid for its name (TEMPORAL_TLS_SERVER_NAME)"],
@@ -181,12 +189,17 @@ export function explainTlsFailure(message: string): string | undefined {
   ];
   const meaning = known.find(([pattern]) => pattern.test(message))?.[1];
   if (meaning) return `TLS handshake failed: ${meaning}`;
+  if (security?.tls && !security.clientCert && /BrokenPipe|ConnectionReset|broken pipe/.test(message))
+    return 'TLS handshake failed: the server closed the connection; it probably requires a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY)';
   return /\b(tls|certificate|handshake)\b/i.test(message) ? 'TLS handshake failed' : undefined;
 }
 
 /** `err` with its TLS meaning in front of its message, when it has one (else `err` itself). */
-export function withTlsExplanation(err: unknown): unknown {
+export function withTlsExplanation(
+  err: unknown,
+  security?: Pick<TemporalSecurity, 'tls' | 'clientCert'>,
+): unknown {
   const message = err instanceof Error ? err.message : String(err);
-  const meaning = explainTlsFailure(message);
+  const meaning = explainTlsFailure(message, security);
   return meaning ? new Error(`${meaning}; ${message}`, { cause: err }) : err;
 }

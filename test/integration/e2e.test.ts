@@ -89,6 +89,8 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     const child = stack.platform.temporal.workflow.getHandle(
       `delivery:${sent.body.eventId}:${exact.body.id}`,
     );
+    // The delivery records its outcome just before its workflow closes: wait for the close.
+    await child.result();
     const described = await child.describe();
     assert.equal(described.status.name, 'COMPLETED', 'child workflow ids follow DESIGN.md');
     const attrs = described.typedSearchAttributes;

@@ -202,6 +202,15 @@ describe('Temporal connection settings', () => {
       /requires a client certificate \(TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY\)/,
     );
     assert.equal(explainTlsFailure('connect ECONNREFUSED 127.0.0.1:7233'), undefined);
+    // TLS 1.3: the client may fail to write before it reads the server's alert.
+    const closed =
+      'Failed to call GetSystemInfo: code: \'Unknown error\', message: "transport error", source: tonic::transport::Error(Transport, hyper::Error(Io, Custom { kind: BrokenPipe, error: "stream closed because of a broken pipe" }))';
+    assert.match(
+      explainTlsFailure(closed, { tls: true })!,
+      /^TLS handshake failed: .*requires a client certificate \(TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY\)/,
+    );
+    assert.equal(explainTlsFailure(closed, { tls: true, clientCert: Buffer.from('pem') }), undefined);
+    assert.equal(explainTlsFailure(closed, { tls: false }), undefined);
     const err = withTlsExplanation(new Error(wrongCa)) as Error;
     assert.ok(err.message.startsWith('TLS handshake failed:') && err.message.endsWith(wrongCa));
     const refused = new Error('connect ECONNREFUSED 127.0.0.1:7233');
