@@ -256,15 +256,46 @@ export async function listEvents(db: Db, applicationId: string, q: EventQuery): 
   return rows.map(eventFromRow);
 }
 
+/** What a replay's mark replaced, to put back if the replay cannot start (see unmarkReplayed). */
+export interface ReplayMark {
+  replays: number;
+  was: { replaying: boolean; routePhase: string | null; routeCursor: string | null };
+}
+
 /**
  * Counts a replay of the event: it is `replaying` until the replay has routed every endpoint and
  * their deliveries have settled (the routing phase starts over).
  */
-export async function markReplayed(db: Db, id: string): Promise<number> {
-  const { rows } = await db.query<{ replays: number }>(
-    `UPDATE events SET replays = replays + 1, replaying = true, route_phase = NULL, route_cursor = NULL,
-       updated_at = now() WHERE id = $1 RETURNING replays`,
+export async function markReplayed(db: Db, id: string): Promise<ReplayMark | undefined> {
+  const { rows } = await db.query<{
+    replays: number;
+    was_replaying: boolean;
+    was_phase: string | null;
+    was_cursor: string | null;
+  }>(
+    `WITH was AS (SELECT id, replaying, route_phase, route_cursor FROM events WHERE id = $1 FOR UPDATE)
+     UPDATE events e SET replays = e.replays + 1, replaying = true, route_phase = NULL, route_cursor = NULL,
+       updated_at = now() FROM was WHERE e.id = was.id
+     RETURNING e.replays, was.replaying AS was_replaying, was.route_phase AS was_phase, was.route_cursor AS was_cursor`,
     [id],
   );
-  return rows[0]?.replays ?? 0;
+  const r = rows[0];
+  return (
+    r && {
+      replays: r.replays,
+      was: { replaying: r.was_replaying, routePhase: r.was_phase, routeCursor: r.was_cursor },
+    }
+  );
+}
+
+/**
+ * Takes back a replay's mark whose workflow could not be started (Temporal unreachable), unless
+ * another replay has marked the event since: the event shows its outcome again, not `replaying`.
+ */
+export async function unmarkReplayed(db: Db, id: string, mark: ReplayMark): Promise<void> {
+  await db.query(
+    `UPDATE events SET replays = replays - 1, replaying = $3, route_phase = $4, route_cursor = $5,
+       updated_at = now() WHERE id = $1 AND replays = $2`,
+    [id, mark.replays, mark.was.replaying, mark.was.routePhase, mark.was.routeCursor],
+  );
 }

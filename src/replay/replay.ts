@@ -10,7 +10,7 @@ import {
   type DeadLetterQuery,
 } from '../db/dead-letters.js';
 import { claimNextRun, listDeliveriesOfEvent } from '../db/deliveries.js';
-import { getEvent, markReplayed, type StoredEvent } from '../db/events.js';
+import { getEvent, markReplayed, unmarkReplayed, type StoredEvent } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import {
@@ -123,9 +123,15 @@ export function createReplay({ db, temporal, taskQueue }: { db: Db; temporal: Cl
       );
       const busy = deliveries.find((_, i) => running[i]);
       if (busy) return { refused: 'busy', reason: `delivery ${busy.id} of event ${event.id} is running` };
-      const replays = await markReplayed(db, event.id);
-      const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
-      return { replays, workflowId };
+      const mark = await markReplayed(db, event.id);
+      try {
+        const workflowId = await startEventWorkflow(temporal, taskQueue, event, { replay: true });
+        return { replays: mark?.replays ?? 0, workflowId };
+      } catch (err) {
+        // Not started (Temporal unreachable): the event is not left `replaying` with no workflow.
+        if (mark) await unmarkReplayed(db, event.id, mark);
+        throw err;
+      }
     },
   };
 }

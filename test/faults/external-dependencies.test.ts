@@ -23,7 +23,7 @@ describe('external PostgreSQL and Temporal down at start', () => {
       inst.temporalPort,
       inst.temporalUiPort,
     ];
-    // Bundled first: webpack on a busy machine can take longer than the 3 s waited below.
+    // Bundled first: webpack on a busy machine is slow, and the start below should be waiting soon.
     await workflowBundle();
     const logs: string[] = [];
     let started = false;
@@ -38,9 +38,13 @@ describe('external PostgreSQL and Temporal down at start', () => {
       return s;
     });
     starting.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Waited for, not given a fixed 3 s: a busy machine may take longer to reach the first ping.
+    await waitUntil(
+      async () => logs.some((l) => l.includes('PostgreSQL (DATABASE_URL) is not reachable; waiting for it')),
+      60_000,
+      200,
+    );
     assert.equal(started, false, 'nothing to start on yet');
-    assert.ok(logs.some((l) => l.includes('PostgreSQL (DATABASE_URL) is not reachable; waiting for it')));
 
     const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort });
     fault.defer(() => pg.stop());

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { faultScenario } from '../helpers/fault-scenario.js';
 import { embeddedPids, postgresTree, produce } from '../helpers/installation.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const GRACE_MS = 10_000;
 
@@ -43,7 +44,9 @@ describe('shutdown while a dependency is down', () => {
       `# SIGTERM with PostgreSQL frozen: exited (code ${code}) after ${took} ms, grace ${GRACE_MS} ms; ` +
         `steps cut short: ${cut.join(', ') || 'none'}\n`,
     );
-    assert.ok(took <= GRACE_MS + 8_000, `took ${took} ms`);
+    // The stop's own bound (grace + 8 s) runs from the moment Hookline handles the signal, and its
+    // exit is seen here after that: a stop cut at the bound is on time, not late by those moments.
+    assert.ok(took <= GRACE_MS + 8_000 + 1_000, `took ${took} ms`);
 
     fault.thaw(); // the freeze ends; the server must still go (its watchdog)
     await fault.noLeftovers(20_000);
@@ -58,6 +61,9 @@ describe('shutdown while a dependency is down', () => {
     await load.stop();
     accepted.push(...load.accepted);
     process.kill(proc.pid, 'SIGTERM');
+    // A signal counts as a second one more than 500 ms after Hookline handled the first (not after
+    // it was sent): wait until it has, then longer than that.
+    await waitUntil(async () => proc.output().includes('SIGTERM received, stopping'), 10_000);
     await new Promise((r) => setTimeout(r, 1000));
     const second = Date.now();
     process.kill(proc.pid, 'SIGINT');

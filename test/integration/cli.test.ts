@@ -8,7 +8,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { Receiver } from '../helpers/receiver.js';
-import { api, startStackAndReceiver, stopStackAndReceiver, type TestStack } from '../helpers/stack.js';
+import {
+  api,
+  eventOutcome,
+  startStackAndReceiver,
+  stopStackAndReceiver,
+  type TestStack,
+} from '../helpers/stack.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const CLI = path.resolve('sdk', 'dist', 'cli.js');
 
@@ -228,15 +235,28 @@ describe('hookline command-line tool', () => {
 
   it('tails deliveries as they happen, and replays an event', async () => {
     const tail = start(['tail', '--json']);
-    await new Promise((r) => setTimeout(r, 1500));
-    const sent = JSON.parse((await run(['send', 'order.tailed', '--payload', '{}', '--json'])).stdout);
-    const line = await tail.waitFor(
-      (l) => l.includes(sent.eventId) && l.includes('"delivered"'),
-      'delivered line',
+    // The tail shows the events created after its own start, which no fixed pause is sure to
+    // outlast on a busy machine: send an event again until the tail shows one of them delivered.
+    const sent: string[] = [];
+    const shown = () =>
+      tail.lines.find((l) => sent.some((id) => l.includes(id)) && l.includes('"delivered"'));
+    await waitUntil(
+      async () => {
+        if (shown()) return true;
+        sent.push(
+          JSON.parse((await run(['send', 'order.tailed', '--payload', '{}', '--json'])).stdout).eventId,
+        );
+        return false;
+      },
+      60_000,
+      2_000,
     );
-    assert.equal(JSON.parse(line).type, 'order.tailed');
+    const line = JSON.parse(shown()!);
+    assert.equal(line.type, 'order.tailed');
+    // Every event sent above has reached the receiver before the count the replay adds one to.
+    for (const id of sent) await eventOutcome(stack, id);
     const before = receiver.to('/orders').length;
-    const replayed = await run(['replay', sent.eventId]);
+    const replayed = await run(['replay', line.eventId]);
     assert.equal(replayed.code, 0, replayed.stderr);
     await receiver.waitFor(before + 1, { path: '/orders' });
     assert.equal(await tail.stop(), null, 'tail runs until it is stopped');

@@ -138,11 +138,14 @@ describe('web dashboard in Chromium', () => {
 
     await page.getByRole('link', { name: 'Endpoints', exact: true }).click();
     const row = page.locator(`tr[data-endpoint="${ep.id}"]`);
+    // The state badge, by its exact text: a substring match also finds the actions cell, whose
+    // text runs together as "DisableDelete" / "EnableDelete", so the wait ended at once, before the
+    // PATCH had answered. The badge changes only when the list is loaded again, after the PATCH.
     await row.getByRole('button', { name: 'Disable' }).click();
-    await row.getByText('disabled').waitFor();
+    await row.getByText('disabled', { exact: true }).waitFor();
     assert.equal((await api(stack, 'GET', `/api/endpoints/${ep.id}`)).body.enabled, false);
     await row.getByRole('button', { name: 'Enable' }).click();
-    await row.getByText('enabled').waitFor();
+    await row.getByText('enabled', { exact: true }).waitFor();
     assert.equal((await api(stack, 'GET', `/api/endpoints/${ep.id}`)).body.enabled, true);
   });
 

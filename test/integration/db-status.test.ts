@@ -2,6 +2,7 @@
 // embedded PostgreSQL and without Temporal: the triggers, the counters and the recount.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { markReplayed, unmarkReplayed } from '../../src/db/events.js';
 import type { Db } from '../../src/db/pool.js';
 import { migratedPostgres } from '../helpers/postgres.js';
 
@@ -84,6 +85,27 @@ describe("an event's status derived from its deliveries", () => {
     assert.equal((await status(failed)).status, 'replaying');
     await db.query(`UPDATE deliveries SET status = 'delivered' WHERE event_id = $1`, [failed]);
     assert.equal((await status(failed)).status, 'delivered', 'the replay has its outcome');
+  });
+
+  it("takes back a replay's mark when its workflow cannot start, unless another replay came since", async () => {
+    const id = await newEvent();
+    await db.query(`UPDATE events SET dispatched_at = now(), route_phase = 'routed' WHERE id = $1`, [id]);
+    await deliveries(id, ['delivered']);
+    assert.equal((await status(id)).status, 'delivered');
+    const mark = await markReplayed(db, id);
+    assert.equal(mark?.replays, 1);
+    assert.equal((await status(id)).status, 'replaying');
+    await unmarkReplayed(db, id, mark!);
+    assert.equal((await status(id)).status, 'delivered', 'the outcome shows again');
+    const { rows } = await db.query('SELECT replays, replaying FROM events WHERE id = $1', [id]);
+    assert.deepEqual(rows[0], { replays: 0, replaying: false });
+
+    // Two replays; the first one's start fails after the second marked: the second's mark stays.
+    const first = await markReplayed(db, id);
+    const second = await markReplayed(db, id);
+    assert.equal(second?.replays, 2);
+    await unmarkReplayed(db, id, first!);
+    assert.equal((await status(id)).status, 'replaying');
   });
 
   it('counts a statement that inserts and reclaims many rows once per row, and the recount agrees', async () => {

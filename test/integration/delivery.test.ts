@@ -196,8 +196,13 @@ describe('delivery semantics on the real stack', () => {
 
   it('opens the circuit after consecutive failures, holds deliveries, and closes after a good probe', async () => {
     const ep = await endpoint('breaker', {
-      retryConfig: { strategy: 'fixed', baseDelay: 300, maxAttempts: 20 },
-      circuitBreaker: { threshold: 3, cooldown: 2000 },
+      // Retries 1 s apart: the breaker counts every failure it hears, open or not, and an attempt
+      // sees the circuit open only once the breaker has published it (a workflow task and an
+      // activity after the third failure); 300 ms apart, a busy machine can let a fourth 503
+      // through first. A 5 s cooldown: the probe must not go before the receiver answers 200
+      // below (the held delivery may be the oldest waiter, and take the probe).
+      retryConfig: { strategy: 'fixed', baseDelay: 1000, maxAttempts: 20 },
+      circuitBreaker: { threshold: 3, cooldown: 5000 },
     });
     receiver.respond('/breaker', 503);
     const first = await send('breaker.one');
