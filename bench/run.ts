@@ -11,10 +11,11 @@
 // With TEMPORAL_ADDRESS set, no dev server starts: the run uses that Temporal (a real server:
 // `npx tsx bench/real-server.ts -- npx tsx bench/run.ts …`, which also names its pids).
 // Writes bench/results/latest.json and docs/benchmarks.md. Everything is bounded in count and time.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
@@ -232,14 +233,19 @@ async function endpoints(stack: TestStack, receiver: Receiver, prefix: string, n
   return ids;
 }
 
-/** Waits until no event or delivery workflow runs (a phase's stragglers never count in the next). */
+/**
+ * Waits until no accepted event waits for its workflow and no event or delivery workflow runs (a
+ * phase's stragglers, dispatched or not, never count in the next).
+ */
 async function drain(stack: TestStack, label: string) {
   const query = 'WorkflowType IN ("eventWorkflow", "deliveryWorkflow") AND ExecutionStatus = "Running"';
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
+    const stats = await api(stack, 'GET', '/api/stats');
+    const pending = Number(stats.body?.queues?.pendingDispatch ?? 0);
     const { count } = await stack.platform.temporal.workflow.count(query);
-    if (count === 0 || Date.now() > deadline) return;
-    log(`${label}: waiting for ${count} running workflows`);
+    if ((count === 0 && pending === 0) || Date.now() > deadline) return;
+    log(`${label}: waiting for ${pending} events to dispatch and ${count} running workflows`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
@@ -261,6 +267,49 @@ const send = (stack: TestStack, type: string, payload: unknown) =>
   post(stack, '/api/events', { type, payload }).then((r) => {
     if (r.status !== 202) throw new Error(`event not accepted: ${r.status} ${JSON.stringify(r.body)}`);
   });
+
+/**
+ * Sends `n` events from a producer process (bench/producer.ts) with `concurrency` requests in
+ * flight, `batch` events per request; measured from its first request to its last answer, with
+ * the producer's own CPU share added to the phase's.
+ */
+async function produced(stack: TestStack, job: { n: number; concurrency: number; batch: number }) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/producer.ts',
+      JSON.stringify({
+        ...job,
+        url: stack.platform.apiUrl,
+        apiKey: stack.apiKey,
+        type: 'bench.nobody',
+      }),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`producer exited with ${code}`)));
+    });
+  try {
+    if ((await next()) !== 'ready') throw new Error('producer did not start');
+    const m = await measured(async () => {
+      const answer = next();
+      child.stdin!.write('go\n');
+      return JSON.parse(await answer) as { seconds: number; cpuSeconds: number; error?: string };
+    });
+    if (m.value.error) throw new Error(`producer: ${m.value.error}`);
+    const share = Math.round((m.value.cpuSeconds / m.value.seconds) * 100);
+    return { ...m, seconds: m.value.seconds, cpu: `${m.cpu}, producer ${share} %` };
+  } finally {
+    lines.close();
+    if (child.exitCode === null) child.kill();
+  }
+}
 
 async function main() {
   const receiver = await startReceiver();
@@ -340,18 +389,24 @@ async function main() {
       log(`limit ${results.limit.requestsPerSecond.toFixed(0)}/s (${m.cpu})`);
     }
 
-    // 2. Ingest: events accepted per second (a type no endpoint matches).
+    // 2. Ingest: events accepted per second (a type no endpoint matches), from the bench's client in
+    // this process (the measure of every earlier run), then from a producer in a process of its own.
     if (runs('ingest')) {
+      // The first events after a start run cold (the API's code, the worker's workflow sandbox,
+      // the engine's caches): measured and reported on their own, then the phases below run warm.
+      const cold = await measured(() =>
+        pool(INGEST_EVENTS, INGEST_CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest cold'),
+      );
+      await drain(stack, 'ingest cold');
       const single = await profiled('ingest', () =>
         measured(() =>
           pool(INGEST_EVENTS, INGEST_CONCURRENCY, (i) => send(stack, 'bench.nobody', { i }), 'ingest single'),
         ),
       );
       await drain(stack, 'ingest single');
-      const batches = INGEST_EVENTS / 100;
       const batch = await measured(() =>
         pool(
-          batches,
+          INGEST_EVENTS / 100,
           BATCH_CONCURRENCY,
           async (b) => {
             const r = await post(stack, '/api/events/batch', {
@@ -362,14 +417,40 @@ async function main() {
           'ingest batch',
         ),
       );
+      await drain(stack, 'ingest batch');
+      const fromProducer = await produced(stack, {
+        n: INGEST_EVENTS,
+        concurrency: INGEST_CONCURRENCY,
+        batch: 1,
+      });
+      await drain(stack, 'ingest single, producer process');
+      const batchFromProducer = await produced(stack, {
+        n: INGEST_EVENTS,
+        concurrency: BATCH_CONCURRENCY,
+        batch: 100,
+      });
+      await drain(stack, 'ingest batch, producer process');
       results.ingest = {
+        coldSinglePerSecond: INGEST_EVENTS / cold.seconds,
         singlePerSecond: INGEST_EVENTS / single.seconds,
         batchPerSecond: INGEST_EVENTS / batch.seconds,
+        producer: {
+          singlePerSecond: INGEST_EVENTS / fromProducer.seconds,
+          batchPerSecond: INGEST_EVENTS / batchFromProducer.seconds,
+          cpuMsPerEvent: {
+            single: (fromProducer.value.cpuSeconds * 1000) / INGEST_EVENTS,
+            batch: (batchFromProducer.value.cpuSeconds * 1000) / INGEST_EVENTS,
+          },
+        },
       };
+      cpu.ingestColdSingle = cold.cpu;
       cpu.ingestSingle = single.cpu;
       cpu.ingestBatch = batch.cpu;
-      log(`ingest ${JSON.stringify(results.ingest)} (${single.cpu}; ${batch.cpu})`);
-      await drain(stack, 'ingest batch');
+      cpu.ingestSingleFromProducer = fromProducer.cpu;
+      cpu.ingestBatchFromProducer = batchFromProducer.cpu;
+      log(
+        `ingest ${JSON.stringify(results.ingest)} (${cold.cpu}; ${single.cpu}; ${batch.cpu}; ${fromProducer.cpu}; ${batchFromProducer.cpu})`,
+      );
     }
 
     // 3. End to end: E2E_EVENTS events, one endpoint each (spread over 10 endpoints).
@@ -603,18 +684,40 @@ const ratio = (x: number) => `${((x / limit) * 100).toFixed(1)} %`;
 const r = results;
 const rows: string[][] = [['limit: signed undici POSTs to the receiver', `${limit.toFixed(0)}/s`, '100 %']];
 if (r.ingest) {
+  if (r.ingest.coldSinglePerSecond) {
+    rows.push([
+      `ingest, single requests, the first ${INGEST_EVENTS} after the start (cold)`,
+      `${r.ingest.coldSinglePerSecond.toFixed(0)} events/s`,
+      ratio(r.ingest.coldSinglePerSecond),
+    ]);
+  }
   rows.push(
     [
-      'ingest, single requests',
+      `ingest, single requests (${INGEST_CONCURRENCY} in flight, warm)`,
       `${r.ingest.singlePerSecond.toFixed(0)} events/s`,
       ratio(r.ingest.singlePerSecond),
     ],
     [
-      'ingest, batches of 100',
+      `ingest, batches of 100 (${BATCH_CONCURRENCY} in flight)`,
       `${r.ingest.batchPerSecond.toFixed(0)} events/s`,
       ratio(r.ingest.batchPerSecond),
     ],
   );
+  if (r.ingest.producer) {
+    const p = r.ingest.producer;
+    rows.push(
+      [
+        `ingest, single requests, from a producer process on the same cores (${p.cpuMsPerEvent.single.toFixed(2)} ms of its CPU per event)`,
+        `${p.singlePerSecond.toFixed(0)} events/s`,
+        ratio(p.singlePerSecond),
+      ],
+      [
+        `ingest, batches of 100, from a producer process on the same cores (${p.cpuMsPerEvent.batch.toFixed(3)} ms per event)`,
+        `${p.batchPerSecond.toFixed(0)} events/s`,
+        ratio(p.batchPerSecond),
+      ],
+    );
+  }
 }
 if (r.endToEnd) {
   rows.push([

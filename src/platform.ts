@@ -60,6 +60,9 @@ const listen = (server: Server, port: number, host: string) =>
     server.listen(port, host, () => resolve());
   });
 
+/** How long the API keeps an idle connection open (see where it is set). */
+export const API_KEEP_ALIVE_MS = 65_000;
+
 const closeServer = (server: Server) =>
   new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -295,6 +298,11 @@ export async function startPlatform({
         log: log.child({ component: 'api' }),
       });
       const server: Server = createServer(app);
+      // An idle keep-alive connection outlives a load balancer's idle timeout (60 s on the common
+      // ones; Node's default is 5 s), so the client side closes it first and never sends a request
+      // on a socket Hookline is closing (a reset, a 502 at the balancer).
+      server.keepAliveTimeout = API_KEEP_ALIVE_MS;
+      server.headersTimeout = API_KEEP_ALIVE_MS + 1_000;
       await listen(server, config.port, config.host);
       stops.push({ name: 'api', stop: () => closeServer(server) });
       const { port } = server.address() as AddressInfo;

@@ -258,6 +258,12 @@ describe('end to end on the real stack (dev server, PostgreSQL, worker, API)', (
     assert.equal(wrong.status, 401);
   });
 
+  it('keeps idle connections longer than a load balancer does (its keep-alive is announced)', async () => {
+    const res = await fetch(`${stack.platform.apiUrl}/health`);
+    await res.arrayBuffer();
+    assert.equal(res.headers.get('keep-alive'), 'timeout=65');
+  });
+
   it('answers 400 problem+json naming each problem of a bad request', async () => {
     const malformed = await api(stack, 'POST', '/api/events', '{"type": "order.created",');
     assert.equal(malformed.status, 400);
