@@ -30,7 +30,7 @@ export function createRoutingActivities({ db }: { db: Db }) {
     /** Endpoint ids of the application subscribed to the event's type whose filters pass. */
     async matchEndpoints(ref: EventRef): Promise<string[]> {
       const [endpoints, event] = await Promise.all([
-        listEnabledEndpoints(db, ref.applicationId),
+        listEnabledEndpoints(db, ref.applicationId, ref.eventType),
         getEvent(db, ref.eventId, ref.applicationId),
       ]);
       if (!event) return []; // its application was deleted meanwhile
@@ -99,7 +99,7 @@ export async function routeNext(
   let scanned = 0;
   let end = false;
   while (matched.length < req.limit && scanned < SCAN_MAX) {
-    const page = await listEnabledEndpointsAfter(db, ref.applicationId, cursor, SCAN_PAGE);
+    const page = await listEnabledEndpointsAfter(db, ref.applicationId, ref.eventType, cursor, SCAN_PAGE);
     const matches = (e: (typeof page)[number]) =>
       subscribes(e.events, ref.eventType) && matchesFilter(e.filters, subject);
     let i = 0;

@@ -1,6 +1,7 @@
 import type { CircuitConfig } from '../domain/circuit.js';
 import type { FilterGroup } from '../domain/filters.js';
 import type { RetryConfigInput } from '../domain/retry.js';
+import { patternsMatching } from '../domain/routing.js';
 import type { RateLimit } from '../domain/throttle.js';
 import type { Db } from './pool.js';
 
@@ -237,25 +238,34 @@ export async function endpointStats(db: Db, endpointId: string): Promise<Endpoin
   };
 }
 
-/** Enabled endpoints of an application, for routing. */
-export async function listEnabledEndpoints(db: Db, applicationId: string): Promise<Endpoint[]> {
+/** Enabled endpoints of an application subscribed to `eventType`, for routing. */
+export async function listEnabledEndpoints(
+  db: Db,
+  applicationId: string,
+  eventType: string,
+): Promise<Endpoint[]> {
   const { rows } = await db.query<EndpointRow>(
-    'SELECT * FROM endpoints WHERE application_id = $1 AND enabled ORDER BY id',
-    [applicationId],
+    'SELECT * FROM endpoints WHERE application_id = $1 AND enabled AND event_types && $2::text[] ORDER BY id',
+    [applicationId, patternsMatching(eventType)],
   );
   return rows.map(endpointFromRow);
 }
 
-/** A keyset page of the application's enabled endpoints after `after` (the fan-out's scan). */
+/**
+ * A keyset page of the application's enabled endpoints subscribed to `eventType`, after `after`
+ * (the fan-out's scan; the filters are checked in Node).
+ */
 export async function listEnabledEndpointsAfter(
   db: Db,
   applicationId: string,
+  eventType: string,
   after: string | null,
   limit: number,
 ): Promise<Endpoint[]> {
   const { rows } = await db.query<EndpointRow>(
-    'SELECT * FROM endpoints WHERE application_id = $1 AND enabled AND id > $2 ORDER BY id LIMIT $3',
-    [applicationId, after ?? '', limit],
+    `SELECT * FROM endpoints WHERE application_id = $1 AND enabled AND event_types && $4::text[] AND id > $2
+     ORDER BY id LIMIT $3`,
+    [applicationId, after ?? '', limit, patternsMatching(eventType)],
   );
   return rows.map(endpointFromRow);
 }

@@ -14,6 +14,18 @@ export function subscribes(patterns: readonly string[], eventType: string): bool
   return patterns.some((p) => matchesEventType(p, eventType));
 }
 
+/**
+ * Every pattern that matches `eventType`: `*`, the type itself and a wildcard under each of its
+ * proper prefixes (`a.b.c` → `*`, `a.b.c`, `a.*`, `a.b.*`). An endpoint subscribes exactly when
+ * its patterns overlap these, which lets PostgreSQL pick the subscribed endpoints (`&&`) instead
+ * of Node reading every endpoint of the application.
+ */
+export function patternsMatching(eventType: string): string[] {
+  const segments = eventType.split('.');
+  const wildcards = segments.slice(0, -1).map((_, i) => `${segments.slice(0, i + 1).join('.')}.*`);
+  return ['*', eventType, ...wildcards];
+}
+
 /** Letters, digits, `_`, `-`, `:` in dot-separated segments; optionally ending in `.*`; or `*`. */
 const SEGMENTS = '[A-Za-z0-9_:-]+(\\.[A-Za-z0-9_:-]+)*';
 const EVENT_TYPE = new RegExp(`^${SEGMENTS}$`);

@@ -4,6 +4,7 @@ import {
   isValidEventPattern,
   isValidEventType,
   matchesEventType,
+  patternsMatching,
   subscribes,
 } from '../../src/domain/routing.js';
 
@@ -30,6 +31,26 @@ describe('event-type routing', () => {
     assert.equal(subscribes(['user.*', 'order.created'], 'order.created'), true);
     assert.equal(subscribes(['user.*'], 'order.created'), false);
     assert.equal(subscribes([], 'order.created'), false);
+  });
+
+  it('lists exactly the patterns that match a type (what PostgreSQL picks endpoints by)', () => {
+    assert.deepEqual(patternsMatching('a.b.c'), ['*', 'a.b.c', 'a.*', 'a.b.*']);
+    assert.deepEqual(patternsMatching('order'), ['*', 'order']);
+    const types = ['a', 'a.b', 'a.b.c', 'a.bc', 'ab.c', 'order.created', 'order.created.v2', 'x:y.z-1'];
+    const patterns = [
+      '*',
+      ...types,
+      ...types.map((t) => `${t}.*`),
+      'a.b.c.*',
+      'order.*',
+      'ord.*',
+      'order.created.*',
+    ];
+    for (const t of types) {
+      for (const p of patterns) {
+        assert.equal(patternsMatching(t).includes(p), matchesEventType(p, t), `${p} for ${t}`);
+      }
+    }
   });
 
   it('accepts dotted event types and patterns and refuses malformed ones', () => {
