@@ -167,11 +167,12 @@ export function temporalCli(security: TemporalSecurity | undefined): {
  * Under TLS 1.3 a server that requires a client certificate checks it after the client has
  * finished its side of the handshake, then sends its alert and closes. Whether the client reads
  * the alert (`CertificateRequired`) or first fails to write (`BrokenPipe`, `ConnectionReset`) is a
- * race; `security` lets the second form be explained too when no client certificate is set.
+ * race, and the second shows as a broken pipe, a reset or a closed connection (`Canceled`, "connection
+ * closed"); `security` lets those be explained too when no client certificate is set.
  */
 export function explainTlsFailure(
   message: string,
-  security?: Pick<TemporalSecurity, 'tls' | 'clientCert'>,
+  security?: Pick<TemporalSecurity, 'tls' | 'clientCert' | 'apiKey'>,
 ): string | undefined {
   const known: Array<[RegExp, string]> = [
     [/UnknownIssuer/, "the server's certificate is not signed by TEMPORAL_TLS_CA (or the system's roots)"],
@@ -189,7 +190,9 @@ export function explainTlsFailure(
   ];
   const meaning = known.find(([pattern]) => pattern.test(message))?.[1];
   if (meaning) return `TLS handshake failed: ${meaning}`;
-  if (security?.tls && !security.clientCert && /BrokenPipe|ConnectionReset|broken pipe/.test(message))
+  const closed = /BrokenPipe|ConnectionReset|broken pipe|connection closed|UnexpectedEof|unexpected EOF/i;
+  // Not with an API key (Temporal Cloud's other way in): its server needs no certificate.
+  if (security?.tls && !security.clientCert && !security.apiKey && closed.test(message))
     return 'TLS handshake failed: the server closed the connection; it probably requires a client certificate (TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY)';
   return /\b(tls|certificate|handshake)\b/i.test(message) ? 'TLS handshake failed' : undefined;
 }
@@ -197,7 +200,7 @@ export function explainTlsFailure(
 /** `err` with its TLS meaning in front of its message, when it has one (else `err` itself). */
 export function withTlsExplanation(
   err: unknown,
-  security?: Pick<TemporalSecurity, 'tls' | 'clientCert'>,
+  security?: Pick<TemporalSecurity, 'tls' | 'clientCert' | 'apiKey'>,
 ): unknown {
   const message = err instanceof Error ? err.message : String(err);
   const meaning = explainTlsFailure(message, security);

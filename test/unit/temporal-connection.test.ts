@@ -209,6 +209,10 @@ describe('Temporal connection settings', () => {
       explainTlsFailure(closed, { tls: true })!,
       /^TLS handshake failed: .*requires a client certificate \(TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY\)/,
     );
+    const canceled =
+      'Failed to call GetSystemInfo: code: \'The operation was cancelled\', message: "operation was canceled", source: tonic::transport::Error(Transport, hyper::Error(Canceled, "connection closed"))';
+    assert.match(explainTlsFailure(canceled, { tls: true })!, /requires a client certificate/);
+    assert.equal(explainTlsFailure(canceled, { tls: true, apiKey: 'key' }), undefined);
     assert.equal(explainTlsFailure(closed, { tls: true, clientCert: Buffer.from('pem') }), undefined);
     assert.equal(explainTlsFailure(closed, { tls: false }), undefined);
     const err = withTlsExplanation(new Error(wrongCa)) as Error;
