@@ -14,6 +14,7 @@ import { startReceiver } from '../test/helpers/receiver.js';
 import { api, startStack } from '../test/helpers/stack.js';
 import { waitUntil } from '../test/helpers/wait.js';
 import { exportHistory } from './history-json.js';
+import { PATCH_LEVEL } from '../workflows/contract.js';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'histories');
 
@@ -81,8 +82,9 @@ try {
   await endpoint('ok2', { events: ['ok.*'] });
   const okEvent = await send('ok.created');
   await finished(`event:${okEvent}`);
-  // (`fanout-two.json` is the same scenario recorded before `event-fanout-2`.)
-  await save('eventWorkflow', 'fanout-two.v2', `event:${okEvent}`);
+  // (`fanout-two.json` is the same scenario recorded before `event-fanout-2`, `fanout-two.v2.json`
+  // before PATCH_LEVEL 1: event and delivery workflows recorded since are named `*.p1`.)
+  await save('eventWorkflow', 'fanout-two.p1', `event:${okEvent}`);
 
   // A wide event in miniature: 7 endpoints, a window of 3, so three runs chained by continue-as-new.
   for (let i = 0; i < 7; i++) await endpoint(`can${i}`, { events: ['can.wide'] });
@@ -102,7 +104,9 @@ try {
   const can = await client.workflow.start('eventWorkflow', {
     workflowId: `event:${canEvent}`,
     taskQueue: stack.config.temporalTaskQueue,
-    args: [{ eventId: canEvent, applicationId: appId, eventType: 'can.wide', window: 3 }],
+    args: [
+      { eventId: canEvent, applicationId: appId, eventType: 'can.wide', window: 3, patchLevel: PATCH_LEVEL },
+    ],
   });
   await client.workflow.getHandle(can.workflowId).result();
   const canRuns: string[] = [];
@@ -116,9 +120,9 @@ try {
   );
   byStart.sort((a, b) => a.d.startTime.getTime() - b.d.startTime.getTime());
   for (const [i, { runId }] of byStart.entries()) {
-    await save('eventWorkflow', `fanout-can.run${i + 1}`, can.workflowId, runId);
+    await save('eventWorkflow', `fanout-can.p1.run${i + 1}`, can.workflowId, runId);
   }
-  await save('deliveryWorkflow', 'success', `delivery:${okEvent}:${ok}`);
+  await save('deliveryWorkflow', 'success.p1', `delivery:${okEvent}:${ok}`);
 
   // Retries: 503 then 200.
   const flaky = await endpoint('flaky', {
@@ -129,7 +133,7 @@ try {
   await receiver.waitFor(2, { path: '/flaky' });
   receiver.respond('/flaky', 200);
   await finished(`delivery:${flakyEvent}:${flaky}`);
-  await save('deliveryWorkflow', 'retries', `delivery:${flakyEvent}:${flaky}`);
+  await save('deliveryWorkflow', 'retries.p1', `delivery:${flakyEvent}:${flaky}`);
 
   // Dead letter: attempts exhausted.
   const down = await endpoint('down', {
@@ -139,7 +143,7 @@ try {
   receiver.respond('/down', 500);
   const downEvent = await send('down.created');
   await finished(`delivery:${downEvent}:${down}`);
-  await save('deliveryWorkflow', 'dead-letter', `delivery:${downEvent}:${down}`);
+  await save('deliveryWorkflow', 'dead-letter.p1', `delivery:${downEvent}:${down}`);
 
   // Breaker: open after 2 failures, a second delivery waits (its waiter row), the probe
   // (`offerProbe`) closes it, `releaseWaiters` lets the second go. `.v2`: on the waiter table; the
@@ -171,7 +175,7 @@ try {
   await finished(`delivery:${brk1}:${brk}`);
   await finished(`delivery:${brk2}:${brk}`);
   await until(async () => (await api(stack, 'GET', `/api/endpoints/${brk}/circuit`)).body.state === 'closed');
-  await save('deliveryWorkflow', 'breaker-wait.v2', `delivery:${brk2}:${brk}`);
+  await save('deliveryWorkflow', 'breaker-wait.p1', `delivery:${brk2}:${brk}`);
   await save('endpointWorkflow', 'open-probe-close.v2', `endpoint:${brk}`);
 
   // #17: 500 ×2 → dead letter; the receiver is fixed; an operator resets the delivery; the new run.
@@ -194,7 +198,7 @@ try {
     'receiver fixed',
   );
   await finished(`delivery:${fixEvent}:${fix}`);
-  await save('deliveryWorkflow', 'reset-after-dead-letter', `delivery:${fixEvent}:${fix}`);
+  await save('deliveryWorkflow', 'reset-after-dead-letter.p1', `delivery:${fixEvent}:${fix}`);
 
   // #17: cancelled while it waits 60 s between attempts: the cleanup runs, the workflow ends Canceled.
   const wait = await endpoint('wait', {
@@ -206,7 +210,7 @@ try {
   await receiver.waitFor(1, { path: '/wait' });
   await temporalCli('workflow', 'cancel', '--workflow-id', `delivery:${waitEvent}:${wait}`);
   await finished(`delivery:${waitEvent}:${wait}`);
-  await save('deliveryWorkflow', 'cancelled-while-retrying', `delivery:${waitEvent}:${wait}`);
+  await save('deliveryWorkflow', 'cancelled-while-retrying.p1', `delivery:${waitEvent}:${wait}`);
 
   // Throttle (issue #15): three events to an endpoint limited to 2/s, burst 1. The ones that
   // must wait answer `throttled`, sleep on a timer, then ask again `reserved` and send: one
@@ -221,7 +225,7 @@ try {
     const timers = events.filter((e) => e.timerStartedEventAttributes).length;
     if (timers > thrSaved.timers) thrSaved = { id, timers };
   }
-  await save('deliveryWorkflow', 'throttled', thrSaved.id);
+  await save('deliveryWorkflow', 'throttled.p1', thrSaved.id);
 
   // Retention: an expired event goes with its delivery and attempt (one pass of the activity).
   await stack.platform.db.query(`UPDATE events SET created_at = now() - interval '40 days' WHERE id = $1`, [

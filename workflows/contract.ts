@@ -34,6 +34,8 @@ export interface EventRef {
   eventType: string;
   /** A replay of the event: every matched delivery starts a new run with fresh attempts. */
   replay?: boolean;
+  /** PATCH_LEVEL when started by code that has it (carried to its children and continued runs). */
+  patchLevel?: number;
 }
 
 /** deliveryWorkflow's input. */
@@ -49,6 +51,8 @@ export interface DeliveryRef {
    * dead letter's replay, whose attempt creates or renews the row.
    */
   routed?: true;
+  /** PATCH_LEVEL when started by code that has it. */
+  patchLevel?: number;
 }
 
 /** What the deliverAttempt activity tells the delivery workflow (the response itself stays in PostgreSQL). */
@@ -271,6 +275,18 @@ export const DELIVERY_WAITER_ROW_PATCH = 'delivery-waiter-row-1';
  * `throttled` to workflow code that does not know it.
  */
 export const ENDPOINT_THROTTLE_PATCH = 'endpoint-throttle-1';
+
+/**
+ * Input versioning. An event or delivery workflow started with `patchLevel: 1` takes every patch
+ * of its type above (LOCAL_ACTIVITIES_PATCH, EVENT_FANOUT_PATCH, DELIVERY_CANCEL_PATCH,
+ * DELIVERY_WAITER_ROW_PATCH, ENDPOINT_THROTTLE_PATCH) as applied without calling `patched()`, so
+ * its history records no patch marker and no `TemporalChangeVersion` upsert: two history events
+ * and one visibility write per patch met (issue #16). The level is in the execution's input, the
+ * first event of its history, so a replay takes the same path. An execution started without it
+ * (before this level existed, or a child of an event run that was) calls `patched()` as before.
+ * A patch added later uses `patched()` until a new level folds it in.
+ */
+export const PATCH_LEVEL = 1;
 
 /**
  * Sent by an attempt that finds a breaker still keeping its waiters in its state: it continues as

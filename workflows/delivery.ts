@@ -3,7 +3,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -30,6 +29,7 @@ import {
   type DeliveryStatus,
 } from './contract.js';
 import { upsertIfIndexed } from './indexing.js';
+import { applied } from './patches.js';
 
 const options = {
   // The endpoint timeout is at most 60 s; 15 s more covers reading the event and writing the
@@ -63,8 +63,8 @@ export async function deliveryWorkflow(ref: DeliveryRef): Promise<DeliveryProgre
   try {
     return await deliverUnderPolicy(ref, progress);
   } catch (err) {
-    // Called only on cancellation: the hot path records no patch marker.
-    if (isCancellation(err) && patched(DELIVERY_CANCEL_PATCH)) {
+    // Called only on cancellation: the hot path records no patch marker (none at all at PATCH_LEVEL).
+    if (isCancellation(err) && applied(ref.patchLevel, DELIVERY_CANCEL_PATCH)) {
       // The cleanup must run although the workflow is cancelled; it reads who cancelled and why.
       await CancellationScope.nonCancellable(() =>
         local.deliveryStopped(ref, {
@@ -89,9 +89,9 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
   let heard: CircuitPermit | null = null;
   // An attempt runs as a local activity: its result is one marker event, and the HTTP call starts
   // without a round trip through the server's activity queue. Waits stay durable timers.
-  const { deliverAttempt, deadLetter } = patched(LOCAL_ACTIVITIES_PATCH) ? local : remote;
+  const { deliverAttempt, deadLetter } = applied(ref.patchLevel, LOCAL_ACTIVITIES_PATCH) ? local : remote;
   // Attempts may answer `throttled` (the endpoint's rateLimit) only to a delivery that handles it.
-  const throttle = patched(ENDPOINT_THROTTLE_PATCH);
+  const throttle = applied(ref.patchLevel, ENDPOINT_THROTTLE_PATCH);
   setHandler(circuitPermitSignal, (p) => void (permit = heard = p));
 
   const setStatus = (status: DeliveryStatus) => {
@@ -142,7 +142,7 @@ async function deliverUnderPolicy(ref: DeliveryRef, progress: DeliveryProgress):
     if (result.outcome === 'circuit_open') {
       setStatus('waiting_circuit');
       permit = null;
-      if (patched(DELIVERY_WAITER_ROW_PATCH)) {
+      if (applied(ref.patchLevel, DELIVERY_WAITER_ROW_PATCH)) {
         // The attempt wrote the waiter row (and found the breaker running): nothing to signal.
         permit = heard;
       } else {

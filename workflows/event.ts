@@ -6,7 +6,6 @@ import {
   ParentClosePolicy,
   executeChild,
   makeContinueAsNewFunc,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -28,6 +27,7 @@ import {
   type FanoutResult,
 } from './contract.js';
 import { isIndexed } from './indexing.js';
+import { applied } from './patches.js';
 import { deliveryWorkflow } from './delivery.js';
 
 const options = {
@@ -65,7 +65,7 @@ const DEFAULT_PRIORITY = 3;
  * with a cursor. The event's outcome is derived in PostgreSQL from the deliveries it started.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<FanoutResult | FanoutProgress> {
-  if (!patched(EVENT_FANOUT_PATCH)) return legacyEventWorkflow(input);
+  if (!applied(input.patchLevel, EVENT_FANOUT_PATCH)) return legacyEventWorkflow(input);
   try {
     return await fanoutRun(input);
   } catch (err) {
@@ -156,6 +156,7 @@ async function fanoutRun(input: EventWorkflowInput): Promise<FanoutProgress> {
     eventId: input.eventId,
     applicationId: input.applicationId,
     eventType: input.eventType,
+    ...(input.patchLevel ? { patchLevel: input.patchLevel } : {}),
     ...(input.window ? { window: input.window } : {}),
     ...(input.pace !== undefined ? { pace: input.pace } : {}),
     fanout: {
@@ -187,6 +188,9 @@ async function startDelivery(
           endpointId: d.endpointId,
           ...(d.run ? { run: d.run } : {}),
           routed: true,
+          // A child of an event run at the patch level runs at it too; an older run's children
+          // keep the inputs its history recorded.
+          ...(ref.patchLevel ? { patchLevel: ref.patchLevel } : {}),
         },
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -220,7 +224,10 @@ async function legacyEventWorkflow(ref: EventRef): Promise<FanoutResult> {
   const fanout: FanoutResult = { matched: 0, delivered: 0, failed: 0, endpoints: {} };
   setHandler(fanoutQuery, () => fanout);
   // Short database work: local activities, recorded as one marker each (see the patch's note).
-  const { matchEndpoints, recordEventOutcome, claimReplayRuns } = patched(LOCAL_ACTIVITIES_PATCH)
+  const { matchEndpoints, recordEventOutcome, claimReplayRuns } = applied(
+    ref.patchLevel,
+    LOCAL_ACTIVITIES_PATCH,
+  )
     ? local
     : remote;
 

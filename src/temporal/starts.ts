@@ -1,7 +1,12 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StoredEvent } from '../db/events.js';
 import { deliveryWorkflowId, eventWorkflowId } from '../domain/ids.js';
-import { deliveryProgressQuery, searchAttributes, type EventRef } from '../../workflows/contract.js';
+import {
+  PATCH_LEVEL,
+  deliveryProgressQuery,
+  searchAttributes,
+  type EventRef,
+} from '../../workflows/contract.js';
 // Started by reference (only the function's name goes to Temporal; its type checks the args).
 import { deliveryWorkflow } from '../../workflows/delivery.js';
 import { eventWorkflow } from '../../workflows/event.js';
@@ -63,6 +68,7 @@ function eventStartOptions(
         applicationId: event.applicationId,
         eventType: event.type,
         ...(replay ? { replay: true } : {}),
+        patchLevel: PATCH_LEVEL,
       },
     ] as [EventRef],
     typedSearchAttributes: indexOf(event),
@@ -111,7 +117,9 @@ export async function startDeliveryWorkflow(
   await temporal.workflow.start(deliveryWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ eventId: event.id, applicationId: event.applicationId, endpointId, run }],
+    args: [
+      { eventId: event.id, applicationId: event.applicationId, endpointId, run, patchLevel: PATCH_LEVEL },
+    ],
     typedSearchAttributes: [
       ...indexOf(event),
       { key: searchAttributes.endpointId, value: endpointId },

@@ -23,29 +23,43 @@ async function goldenHistories(): Promise<Array<{ workflowId: string; history: u
   return out;
 }
 
+/** The files listed in the first test. */
+const GOLDEN_COUNT = 32;
+
 describe('golden histories', () => {
   it('cover every workflow type and the delivery scenarios', async () => {
     const ids = (await goldenHistories()).map((h) => h.workflowId).sort();
     assert.deepEqual(ids, [
       'deliveryWorkflow/breaker-wait.activities.json',
       'deliveryWorkflow/breaker-wait.json',
+      'deliveryWorkflow/breaker-wait.p1.json',
       'deliveryWorkflow/breaker-wait.v2.json',
       'deliveryWorkflow/cancelled-while-retrying.json',
+      'deliveryWorkflow/cancelled-while-retrying.p1.json',
       'deliveryWorkflow/dead-letter.activities.json',
       'deliveryWorkflow/dead-letter.json',
+      'deliveryWorkflow/dead-letter.p1.json',
       'deliveryWorkflow/reset-after-dead-letter.json',
+      'deliveryWorkflow/reset-after-dead-letter.p1.json',
       'deliveryWorkflow/retries.activities.json',
       'deliveryWorkflow/retries.json',
+      'deliveryWorkflow/retries.p1.json',
       'deliveryWorkflow/success.activities.json',
       'deliveryWorkflow/success.json',
+      'deliveryWorkflow/success.p1.json',
       'deliveryWorkflow/throttled.json',
+      'deliveryWorkflow/throttled.p1.json',
       'endpointWorkflow/open-probe-close.json',
       'endpointWorkflow/open-probe-close.v2.json',
+      'eventWorkflow/fanout-can.p1.run1.json',
+      'eventWorkflow/fanout-can.p1.run2.json',
+      'eventWorkflow/fanout-can.p1.run3.json',
       'eventWorkflow/fanout-can.run1.json',
       'eventWorkflow/fanout-can.run2.json',
       'eventWorkflow/fanout-can.run3.json',
       'eventWorkflow/fanout-two.activities.json',
       'eventWorkflow/fanout-two.json',
+      'eventWorkflow/fanout-two.p1.json',
       'eventWorkflow/fanout-two.v2.json',
       'retentionWorkflow/purge.json',
     ]);
@@ -66,6 +80,39 @@ describe('golden histories', () => {
     }
   });
 
+  it('at PATCH_LEVEL (*.p1.*) record no patch marker and no TemporalChangeVersion upsert; older ones do', async () => {
+    let leveled = 0;
+    for (const { workflowId, history } of await goldenHistories()) {
+      if (!workflowId.startsWith('eventWorkflow/') && !workflowId.startsWith('deliveryWorkflow/')) continue;
+      const events = (
+        history as {
+          events: Array<{
+            eventType: string;
+            markerRecordedEventAttributes?: { markerName: string };
+            upsertWorkflowSearchAttributesEventAttributes?: {
+              searchAttributes: { indexedFields: Record<string, unknown> };
+            };
+          }>;
+        }
+      ).events;
+      const patchMarkers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+      const versionUpserts = events.filter(
+        (e) =>
+          e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes.indexedFields
+            .TemporalChangeVersion !== undefined,
+      );
+      if (workflowId.includes('.p1.')) {
+        leveled++;
+        assert.equal(patchMarkers.length, 0, `${workflowId}: a patch marker`);
+        assert.equal(versionUpserts.length, 0, `${workflowId}: a TemporalChangeVersion upsert`);
+      } else if (workflowId.endsWith('.v2.json') || workflowId.endsWith('/success.json')) {
+        // Recorded before the level: the same scenarios paid a marker and an upsert per patch.
+        assert.ok(patchMarkers.length > 0 && versionUpserts.length > 0, `${workflowId}: markers expected`);
+      }
+    }
+    assert.equal(leveled, 11);
+  });
+
   it('replay against the current workflow code without a determinism error', async () => {
     installRuntime();
     const results = Worker.runReplayHistories(
@@ -77,7 +124,7 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 21);
+    assert.equal(count, GOLDEN_COUNT);
   });
 
   it('replay against the bundle that ships (dist/workflow-bundle.js, as the compiled worker loads it)', async () => {
@@ -93,6 +140,6 @@ describe('golden histories', () => {
       count++;
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
-    assert.equal(count, 21);
+    assert.equal(count, GOLDEN_COUNT);
   });
 });
