@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { buildServer, staleReason, WORKFLOW_BUNDLE } from '../../scripts/build.mjs';
 import { installRuntime } from '../../src/temporal/worker.js';
 import { workflowBundle } from '../helpers/stack.js';
+import { PATCH_LEVEL } from '../../workflows/contract.js';
 
 const HISTORIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
 
@@ -111,6 +112,44 @@ describe('golden histories', () => {
       }
     }
     assert.equal(leveled, 11);
+  });
+
+  it('at PATCH_LEVEL in their input but recorded by a worker without it (a rolling upgrade) replay too', async () => {
+    // A process with the level may start an execution that a worker without it runs first: that
+    // worker calls patched() and records the markers. A worker with the level must replay it.
+    // Made from goldens recorded with markers, by adding the level to their input.
+    const withLevel = (history: unknown) => {
+      const copy = structuredClone(history) as {
+        events: Array<{
+          workflowExecutionStartedEventAttributes?: { input: { payloads: Array<{ data: string }> } };
+        }>;
+      };
+      const payload = copy.events[0]!.workflowExecutionStartedEventAttributes!.input.payloads[0]!;
+      const input = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as object;
+      payload.data = Buffer.from(JSON.stringify({ ...input, patchLevel: PATCH_LEVEL })).toString('base64');
+      return copy;
+    };
+    const sources = [
+      'deliveryWorkflow/throttled.json',
+      'deliveryWorkflow/breaker-wait.v2.json',
+      'deliveryWorkflow/cancelled-while-retrying.json',
+      'eventWorkflow/fanout-two.v2.json',
+    ];
+    const goldens = new Map((await goldenHistories()).map((h) => [h.workflowId, h.history]));
+    installRuntime();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle() },
+      sources.map((id) => ({
+        workflowId: id.replace('.json', '.mixed'),
+        history: withLevel(goldens.get(id)),
+      })),
+    );
+    let count = 0;
+    for await (const r of results) {
+      count++;
+      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+    }
+    assert.equal(count, sources.length);
   });
 
   it('replay against the current workflow code without a determinism error', async () => {
