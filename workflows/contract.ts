@@ -279,12 +279,14 @@ export const ENDPOINT_THROTTLE_PATCH = 'endpoint-throttle-1';
 /**
  * Input versioning. An event or delivery workflow started with `patchLevel: 1` takes every patch
  * of its type above (LOCAL_ACTIVITIES_PATCH, EVENT_FANOUT_PATCH, DELIVERY_CANCEL_PATCH,
- * DELIVERY_WAITER_ROW_PATCH, ENDPOINT_THROTTLE_PATCH) as applied without calling `patched()`, so
- * its history records no patch marker and no `TemporalChangeVersion` upsert: two history events
- * per patch met (issue #16: history, not CPU; docs/architecture.md, "Patch level"). The level is in the execution's input, the
- * first event of its history, so a replay takes the same path. An execution started without it
- * (before this level existed, or a child of an event run that was) calls `patched()` as before.
- * A patch added later uses `patched()` until a new level folds it in.
+ * DELIVERY_WAITER_ROW_PATCH, ENDPOINT_THROTTLE_PATCH) as applied, so a new execution records no
+ * patch marker and no `TemporalChangeVersion` upsert: two history events per patch met (issue
+ * #16; they cost history, not CPU: docs/architecture.md, "Patch level"). The level is in the
+ * execution's input, the first event of its history, so a replay takes the same path; while
+ * replaying, `patched()` is still called, to meet the markers a worker without the level may have
+ * recorded (workflows/patches.ts). An execution started without it (before this level existed, or
+ * a child of an event run that was) calls `patched()` as before. A patch added later uses
+ * `patched()` until a new level folds it in.
  */
 export const PATCH_LEVEL = 1;
 
