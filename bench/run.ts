@@ -94,7 +94,7 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 /** Runs `n` jobs with at most `concurrency` in flight, reporting progress. */
-async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>, label: string) {
+async function pool(n: number, concurrency: number, job: (i: number) => Promise<unknown>, label: string) {
   let done = 0;
   const progress = setInterval(() => log(`${label}: ${done}/${n}`), 2000);
   try {
@@ -198,7 +198,12 @@ async function measured<T>(run: () => Promise<T>): Promise<{
  * at the receiver), and waits for all to arrive: a closed loop, so the rate measured is what the
  * platform sustains, not how fast a backlog of queued workflows drains.
  */
-async function sustained(receiver: Receiver, n: number, send: (i: number) => Promise<void>, label: string) {
+async function sustained(
+  receiver: Receiver,
+  n: number,
+  send: (i: number) => Promise<unknown>,
+  label: string,
+) {
   receiver.received.length = 0;
   const m = await measured(async () => {
     await pool(
@@ -263,9 +268,11 @@ async function post(stack: TestStack, route: string, body: unknown): Promise<{ s
   return { status: res.statusCode, body: await res.body.json() };
 }
 
+/** Sends one event; resolves to its id once it is accepted. */
 const send = (stack: TestStack, type: string, payload: unknown) =>
   post(stack, '/api/events', { type, payload }).then((r) => {
     if (r.status !== 202) throw new Error(`event not accepted: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.eventId as string;
   });
 
 /**
@@ -478,11 +485,7 @@ async function main() {
           receiver,
           n: COST_EVENTS,
           window: WINDOW,
-          send: async (i) => {
-            const r = await post(stack, '/api/events', { type: 'cost.x', payload: { i } });
-            if (r.status !== 202) throw new Error(`event not accepted: ${r.status}`);
-            return r.body.eventId as string;
-          },
+          send: (i) => send(stack, 'cost.x', { i }),
           logLines: () => logLines + workerLines(),
           processes,
         }),
@@ -599,11 +602,9 @@ async function main() {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         startedAt.set(i, Date.now());
         sends.push(
-          post(stack, '/api/events', { type: 'hot.lat', payload: { seq: i } }).then((r) => {
-            if (r.status !== 202)
-              throw new Error(`event not accepted: ${r.status} ${JSON.stringify(r.body)}`);
+          send(stack, 'hot.lat', { seq: i }).then((id) => {
             sentAt.set(i, Date.now());
-            eventIds.set(i, r.body.eventId as string);
+            eventIds.set(i, id);
           }),
         );
       }
